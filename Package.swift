@@ -1,0 +1,44 @@
+// swift-tools-version:6.0
+import PackageDescription
+
+/// One module per job, dependencies pointing inward:
+/// `Ledger` (domain, pure) ← `LedgerApp` (command handling) ← `ledger` (CLI);
+/// `Postgres` (libpq client) ← `EventStore` (events as bytes and versions) ← `Projections`.
+let package = Package(
+    name: "ledger",
+    platforms: [.macOS(.v13)],
+    products: [
+        .executable(name: "ledger", targets: ["ledger"]),
+    ],
+    dependencies: [
+        .package(url: "https://github.com/apple/swift-argument-parser", from: "1.5.0"),
+        .package(url: "https://github.com/apple/swift-crypto", from: "3.0.0"),
+    ],
+    targets: [
+        .systemLibrary(
+            name: "CLibPQ",
+            pkgConfig: "libpq",
+            providers: [.apt(["libpq-dev"]), .brew(["libpq"])]
+        ),
+        .target(name: "JSON"),
+        .target(name: "Postgres", dependencies: ["CLibPQ"]),
+        .target(name: "EventStore", dependencies: [
+            "Postgres", "JSON", .product(name: "Crypto", package: "swift-crypto"),
+        ]),
+        .target(name: "Ledger", dependencies: ["JSON"]),
+        .target(name: "Projections", dependencies: ["Ledger", "EventStore", "Postgres", "JSON"]),
+        .target(name: "LedgerApp", dependencies: ["Ledger", "EventStore", "Projections", "Postgres", "JSON"]),
+        .executableTarget(name: "ledger", dependencies: [
+            "LedgerApp", "Ledger", "EventStore", "Projections", "Postgres", "JSON",
+            .product(name: "ArgumentParser", package: "swift-argument-parser"),
+        ]),
+        .target(name: "TestSupport", dependencies: ["Postgres", "EventStore"], path: "Tests/TestSupport"),
+        .testTarget(name: "JSONTests", dependencies: ["JSON"]),
+        .testTarget(name: "PostgresTests", dependencies: ["Postgres", "TestSupport"]),
+        .testTarget(name: "EventStoreTests", dependencies: ["EventStore", "Postgres", "JSON", "TestSupport"]),
+        .testTarget(name: "LedgerTests", dependencies: ["Ledger", "JSON"]),
+        .testTarget(name: "ProjectionsTests", dependencies: ["Projections", "LedgerApp", "Ledger", "EventStore", "Postgres", "TestSupport"]),
+        .testTarget(name: "CLITests", dependencies: ["Postgres", "TestSupport"]),
+    ],
+    swiftLanguageModes: [.v6]
+)
