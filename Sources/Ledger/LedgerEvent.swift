@@ -1,0 +1,103 @@
+import JSON
+
+/// One fact recorded in the ledger: what happened (a typed event of one aggregate) and its
+/// business date. The event store keeps it as a type name, a schema version, a JSON payload
+/// and the date; `decode` reads that back, upcasting older schema versions, so the rest of
+/// the program only ever sees current, typed facts.
+public struct LedgerEvent: Sendable, Equatable {
+    /// The typed fact, by aggregate.
+    public enum Fact: Sendable, Equatable {
+        case startup(StartupEvent)
+        case investment(InvestmentEvent)
+        case lab(LabEvent)
+        case supply(SupplyEvent)
+        case order(OrderEvent)
+    }
+
+    /// The business date: when it happened, as the user stated it (stored outside the payload).
+    public var date: Day
+    public var fact: Fact
+
+    public init(date: Day, fact: Fact) {
+        self.date = date
+        self.fact = fact
+    }
+
+    /// `<aggregate>.<past_tense>`, e.g. `investment.committed`.
+    public var type: String {
+        switch fact {
+        case .startup(let e): e.type
+        case .investment(let e): e.type
+        case .lab(let e): e.type
+        case .supply(let e): e.type
+        case .order(let e): e.type
+        }
+    }
+
+    /// The current schema version of this type (`lab.expense_recorded` is 2, others 1).
+    public var schemaVersion: Int {
+        if case .lab(let e) = fact { return e.schemaVersion }
+        return 1
+    }
+
+    /// snake_case keys; amounts as exact decimal strings with a `currency` key; quantities as
+    /// JSON integers; the aggregate's id under its kind (`"order": "ntt-001"`).
+    public var payload: JSON {
+        switch fact {
+        case .startup(let e): e.payload
+        case .investment(let e): e.payload
+        case .lab(let e): e.payload
+        case .supply(let e): e.payload
+        case .order(let e): e.payload
+        }
+    }
+
+    /// The stream this event belongs to.
+    public var stream: StreamName {
+        switch fact {
+        case .startup(let e): .startup(e.startup)
+        case .investment(let e): .investment(e.investment)
+        case .lab(let e): .lab(e.lab)
+        case .supply(let e): .supply(sku: e.sku)
+        case .order(let e): .order(e.order)
+        }
+    }
+
+    /// Reads a stored event, upcasting older schema versions (a version 1
+    /// `lab.expense_recorded` had no category and reads as `other`).
+    public static func decode(type: String, schemaVersion: Int, date: Day, payload: JSON) throws(EventDecodingError) -> LedgerEvent {
+        let fact: Fact?
+        if type.hasPrefix("lab.") {
+            fact = try LabEvent.decode(type: type, schemaVersion: schemaVersion, payload: payload).map(Fact.lab)
+        } else {
+            guard schemaVersion == 1 else {
+                throw EventDecodingError(type: type, reason: "unknown schema version \(schemaVersion) (this program reads 1)")
+            }
+            if let e = try OrderEvent.decode(type: type, payload: payload) {
+                fact = .order(e)
+            } else if let e = try SupplyEvent.decode(type: type, payload: payload) {
+                fact = .supply(e)
+            } else if let e = try InvestmentEvent.decode(type: type, payload: payload) {
+                fact = .investment(e)
+            } else if let e = try StartupEvent.decode(type: type, payload: payload) {
+                fact = .startup(e)
+            } else {
+                fact = nil
+            }
+        }
+        guard let fact else { throw EventDecodingError(type: type, reason: "unknown event type") }
+        return LedgerEvent(date: date, fact: fact)
+    }
+
+    /// Every event type name, with its current schema version.
+    public static let types: [(type: String, schemaVersion: Int)] = [
+        ("startup.registered", 1),
+        ("investment.committed", 1), ("investment.disbursed", 1), ("investment.marked", 1),
+        ("investment.exited", 1), ("investment.written_off", 1),
+        ("lab.planned", 1), ("lab.partner_added", 1), ("lab.budget_raised", 1), ("lab.expense_recorded", 2),
+        ("lab.milestone_reached", 1), ("lab.opened", 1), ("lab.closed", 1),
+        ("supply.received", 1), ("supply.allocated", 1), ("supply.released", 1),
+        ("order.placed", 1), ("order.allocated", 1), ("order.shipment_dispatched", 1),
+        ("order.shipment_delivered", 1), ("order.invoiced", 1), ("order.paid", 1), ("order.cancelled", 1),
+    ]
+}
