@@ -6,6 +6,11 @@ public struct Order: Sendable, Equatable {
     public struct Shipment: Sendable, Equatable {
         public var quantity: Int64
         public var delivered: Bool
+
+        public init(quantity: Int64, delivered: Bool) {
+            self.quantity = quantity
+            self.delivered = delivered
+        }
     }
 
     public let id: String

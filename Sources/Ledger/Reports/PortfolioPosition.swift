@@ -1,0 +1,106 @@
+import JSON
+
+/// One row of the portfolio report: an investment's money figures. Computed here once, from
+/// events alone, so the live projection, `--as-of` reports and `verify` cannot disagree.
+public struct PortfolioPosition: Sendable, Equatable {
+    public var investment: String
+    public var startup: String
+    public var round: String
+    public var instrument: Instrument
+    public var currency: Currency
+    public var committed: Money
+    /// Cost basis: the sum of disbursements.
+    public var disbursed: Money
+    public var latestMark: Money?
+    public var proceeds: Money
+    public var status: Investment.Status
+
+    public init(
+        investment: String, startup: String, round: String, instrument: Instrument, currency: Currency,
+        committed: Money, disbursed: Money, latestMark: Money?, proceeds: Money, status: Investment.Status
+    ) {
+        self.investment = investment
+        self.startup = startup
+        self.round = round
+        self.instrument = instrument
+        self.currency = currency
+        self.committed = committed
+        self.disbursed = disbursed
+        self.latestMark = latestMark
+        self.proceeds = proceeds
+        self.status = status
+    }
+
+    /// The investment id an event touches, nil if it is not an investment event.
+    public static func key(of event: LedgerEvent) -> String? {
+        if case .investment(let e) = event.fact { return e.investment }
+        return nil
+    }
+
+    /// A new row from a commitment; nil for any other event.
+    public init?(startingWith event: LedgerEvent) {
+        guard case .investment(.committed(let id, let startup, let round, let instrument, let amount, _, _)) = event.fact
+        else { return nil }
+        self.init(
+            investment: id, startup: startup, round: round, instrument: instrument, currency: amount.currency,
+            committed: amount, disbursed: .zero(amount.currency), latestMark: nil, proceeds: .zero(amount.currency),
+            status: .committed)
+    }
+
+    public mutating func apply(_ event: LedgerEvent) {
+        guard case .investment(let e) = event.fact, e.investment == investment else { return }
+        switch e {
+        case .committed: break
+        case .disbursed(_, let amount):
+            disbursed = disbursed.plus(amount)
+            if status == .committed { status = .active }
+        case .marked(_, let fairValue): latestMark = fairValue
+        case .exited(_, let amount):
+            proceeds = proceeds.plus(amount)
+            status = .exited
+        case .writtenOff: status = .writtenOff
+        }
+    }
+
+    /// The latest mark; before any mark, the cost basis; 0 once exited or written off.
+    public var fairValue: Money {
+        if status == .exited || status == .writtenOff { return .zero(currency) }
+        return latestMark ?? disbursed
+    }
+
+    /// (fair value + proceeds) / cost basis with 2 decimals, rounded half up, computed in
+    /// integers so it is exact; nil when nothing is disbursed.
+    public var moic: String? {
+        guard disbursed.minorUnits > 0 else { return nil }
+        let numerator = fairValue.plus(proceeds).minorUnits
+        guard numerator >= 0 else { return nil }
+        return PortfolioPosition.ratio(UInt64(numerator), UInt64(disbursed.minorUnits))
+    }
+
+    /// n / d to 2 decimals, half up, without overflow for any 64-bit n and d > 0.
+    static func ratio(_ n: UInt64, _ d: UInt64) -> String {
+        let product = n.multipliedFullWidth(by: 100)
+        guard product.high < d else { return "overflow" }
+        var (hundredths, remainder) = d.dividingFullWidth(product)
+        if remainder >= d - remainder { hundredths += 1 }
+        let fraction = hundredths % 100
+        return "\(hundredths / 100).\(fraction < 10 ? "0" : "")\(fraction)"
+    }
+
+    /// The contract's keys, in order: the report's columns.
+    public static let columns = [
+        "investment", "startup", "round", "instrument", "currency", "committed", "disbursed", "fair_value",
+        "proceeds", "moic", "status",
+    ]
+
+    /// The row object of `ledger report portfolio --format json`.
+    public var json: JSON {
+        [
+            "investment": .string(investment), "startup": .string(startup), "round": .string(round),
+            "instrument": .string(instrument.rawValue), "currency": .string(currency.code),
+            "committed": .string(committed.decimalString), "disbursed": .string(disbursed.decimalString),
+            "fair_value": .string(fairValue.decimalString), "proceeds": .string(proceeds.decimalString),
+            "moic": moic.map(JSON.string) ?? .null, "status": .string(status.rawValue),
+        ]
+    }
+}
