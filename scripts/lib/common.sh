@@ -1,3 +1,4 @@
+# shellcheck shell=bash
 # Sourced by the scripts in scripts/: the repository root, the Swift toolchain on PATH,
 # and one way to talk on stderr.
 
@@ -35,4 +36,17 @@ use_private_cluster() {
         trap 'exit 130' INT
         trap 'exit 143' TERM
     fi
+}
+
+# The PostgreSQL server binaries: pg_config's bindir when it holds a server, else the
+# newest Debian-style /usr/lib/postgresql/<major>/bin. Prints nothing if there is none.
+pg_server_bindir() {
+    local dir
+    if command -v pg_config >/dev/null 2>&1; then
+        dir=$(pg_config --bindir 2>/dev/null || true)
+        if [[ -n $dir && -x $dir/initdb && -x $dir/pg_ctl ]]; then echo "$dir"; return; fi
+    fi
+    for dir in $(printf '%s\n' /usr/lib/postgresql/*/bin | sort -rV); do
+        if [[ -x $dir/initdb && -x $dir/pg_ctl ]]; then echo "$dir"; return; fi
+    done
 }
