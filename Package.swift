@@ -6,7 +6,7 @@ import PackageDescription
 /// `Postgres` (libpq client) ← `EventStore` (events as bytes and versions) ← `Projections`.
 let package = Package(
     name: "ledger",
-    platforms: [.macOS(.v13)],
+    platforms: [.macOS(.v15)],
     products: [
         .executable(name: "ledger", targets: ["ledger"]),
     ],
@@ -21,7 +21,7 @@ let package = Package(
             providers: [.apt(["libpq-dev"]), .brew(["libpq"])]
         ),
         .target(name: "JSON"),
-        .target(name: "Postgres", dependencies: ["CLibPQ"]),
+        .target(name: "Postgres", dependencies: ["CLibPQ", "JSON"]),
         .target(name: "EventStore", dependencies: [
             "Postgres", "JSON", .product(name: "Crypto", package: "swift-crypto"),
         ]),

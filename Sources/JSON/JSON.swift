@@ -149,11 +149,11 @@ public struct JSONParseError: Error, Sendable, CustomStringConvertible {
 extension JSON {
     public static func parse(_ text: String) throws(JSONParseError) -> JSON {
         var copy = text
-        return try copy.withUTF8 { buffer throws(JSONParseError) in try parse(buffer) }
+        return try copy.withUTF8 { buffer in Result { () throws(JSONParseError) in try parse(buffer) } }.get()
     }
 
     public static func parse(_ bytes: [UInt8]) throws(JSONParseError) -> JSON {
-        try bytes.withUnsafeBufferPointer { buffer throws(JSONParseError) in try parse(buffer) }
+        try bytes.withUnsafeBufferPointer { buffer in Result { () throws(JSONParseError) in try parse(buffer) } }.get()
     }
 
     public static func parse(_ buffer: UnsafeBufferPointer<UInt8>) throws(JSONParseError) -> JSON {

@@ -1,0 +1,228 @@
+import Foundation
+import JSON
+import Postgres
+
+/// The append-only log of events in PostgreSQL.
+///
+///     let store = EventStore(connection: db)
+///     try store.append([event], expecting: ["order-ntt-001": .noStream])
+///     let events = try store.readStream("order-ntt-001")
+///
+/// Appends are atomic across streams and checked against expected versions; reads of the
+/// global log never pass over an event whose transaction commits late.
+public final class EventStore {
+    public let connection: PostgresConnection
+
+    public init(connection: PostgresConnection) {
+        self.connection = connection
+    }
+
+    /// The channel notified after every committed append; the payload is the last position.
+    public static let notificationChannel = "ledger_events"
+
+    // MARK: Appending
+
+    /// Appends `events` (to one or several streams) in one transaction. Each stream named in
+    /// `expecting` must be at the expected version, or nothing is written and
+    /// `EventStoreError.conflict` is thrown. Streams without an expectation are appended
+    /// as `.any`. `heads` are stream heads the caller already read (saves a round trip).
+    ///
+    /// With an `idempotencyKey`, a second call with the same key and `commandHash` returns
+    /// the first call's events (`replayed`) and appends nothing; with another hash it throws
+    /// `idempotencyKeyReused`.
+    @discardableResult
+    public func append(
+        _ events: [NewEvent], expecting: [String: ExpectedVersion] = [:], heads: [String: StreamHead] = [:],
+        idempotencyKey: String? = nil, commandHash: String? = nil
+    ) throws(EventStoreError) -> AppendResult {
+        var attempts = 0
+        while true {
+            attempts += 1
+            do {
+                return try appendOnce(
+                    events, expecting: expecting, heads: attempts == 1 ? heads : [:], idempotencyKey: idempotencyKey,
+                    commandHash: commandHash)
+            } catch .conflict(let stream, let expected, let actual)
+                where attempts < 5 && (expecting[stream] ?? .any) == .any
+            {
+                // Nobody asked for a particular version of this stream: chain to the new head.
+                _ = (expected, actual)
+                continue
+            }
+        }
+    }
+
+    private func appendOnce(
+        _ events: [NewEvent], expecting: [String: ExpectedVersion], heads knownHeads: [String: StreamHead],
+        idempotencyKey: String?, commandHash: String?
+    ) throws(EventStoreError) -> AppendResult {
+        var streams: [String] = []
+        for event in events where !streams.contains(event.stream) { streams.append(event.stream) }
+        for stream in expecting.keys.sorted() where !streams.contains(stream) { streams.append(stream) }
+
+        var heads: [String: StreamHead] = [:]
+        var unknown: [String] = []
+        for stream in streams {
+            if let head = knownHeads[stream] {
+                heads[stream] = head
+            } else if expecting[stream] == .noStream {
+                heads[stream] = .empty
+            } else {
+                unknown.append(stream)
+            }
+        }
+        if !unknown.isEmpty {
+            for (stream, head) in try self.heads(of: unknown) { heads[stream] = head }
+            for stream in unknown where heads[stream] == nil { heads[stream] = .empty }
+        }
+        for stream in streams {
+            let head = heads[stream]!
+            switch expecting[stream] ?? .any {
+            case .any: break
+            case .noStream where head.version != 0:
+                throw .conflict(stream: stream, expected: 0, actual: head.version)
+            case .exactly(let n) where head.version != n:
+                throw .conflict(stream: stream, expected: n, actual: head.version)
+            default: break
+            }
+        }
+
+        var expectations: [JSON] = []
+        for stream in streams {
+            expectations.append(["stream": .string(stream), "version": JSON(heads[stream]!.version)])
+        }
+        var rows: [JSON] = []
+        var chain = heads
+        for event in events {
+            let head = chain[event.stream]!
+            let version = head.version + 1
+            let hash = EventHash.hash(
+                previous: head.hash, eventID: event.eventID, stream: event.stream, version: version, type: event.type,
+                schemaVersion: event.schemaVersion, businessDate: event.businessDate, payload: event.payload,
+                metadata: event.metadata)
+            chain[event.stream] = StreamHead(version: version, hash: hash)
+            rows.append([
+                "stream": .string(event.stream), "version": JSON(version), "type": .string(event.type),
+                "schema_version": JSON(event.schemaVersion), "payload": event.payload, "metadata": event.metadata,
+                "business_date": .string(event.businessDate.description),
+                "event_id": .string(event.eventID.uuidString.lowercased()), "hash": .string(hexString(hash)),
+            ])
+        }
+        do {
+            let result = try connection.query(
+                "SELECT \(EventRecord.columns) FROM append_events($1, $2, $3, $4)",
+                [JSON.array(expectations), JSON.array(rows), idempotencyKey, commandHash], prepared: true)
+            let records = try result.map { try EventRecord(row: $0) }
+            let sentIDs = Set(events.map(\.eventID))
+            let replayed = !records.isEmpty && !sentIDs.contains(records[0].eventID)
+            return AppendResult(events: records, replayed: replayed)
+        } catch let error as PostgresError {
+            throw EventStoreError.from(error)
+        } catch {
+            throw .database(PostgresError(kind: .client, message: "\(error)"))
+        }
+    }
+
+    // MARK: Reading streams
+
+    /// The last version and hash of each stream that exists.
+    public func heads(of streams: [String]) throws(EventStoreError) -> [String: StreamHead] {
+        do {
+            let rows = try connection.query(
+                """
+                SELECT DISTINCT ON (stream) stream, version, hash FROM events
+                WHERE stream = ANY ($1::text[]) ORDER BY stream, version DESC
+                """, [PostgresArray(streams)], prepared: true)
+            var out: [String: StreamHead] = [:]
+            for row in rows {
+                out[try row.decode(String.self, at: 0)] = StreamHead(
+                    version: try row.decode(Int64.self, at: 1), hash: try row.decode(Bytes.self, at: 2).bytes)
+            }
+            return out
+        } catch {
+            throw EventStoreError.from(error)
+        }
+    }
+
+    /// One stream's events in version order.
+    public func readStream(_ stream: String) throws(EventStoreError) -> [EventRecord] {
+        try readStreams([stream])[stream] ?? []
+    }
+
+    /// Several streams' events in one query, each in version order.
+    public func readStreams(_ streams: [String]) throws(EventStoreError) -> [String: [EventRecord]] {
+        guard !streams.isEmpty else { return [:] }
+        do {
+            let rows = try connection.query(
+                "SELECT \(EventRecord.columns) FROM events WHERE stream = ANY ($1::text[]) ORDER BY stream, version",
+                [PostgresArray(streams)], prepared: true)
+            var out: [String: [EventRecord]] = [:]
+            for row in rows {
+                let record = try EventRecord(row: row)
+                out[record.stream, default: []].append(record)
+            }
+            return out
+        } catch let error as PostgresError {
+            throw EventStoreError.from(error)
+        } catch {
+            throw .database(PostgresError(kind: .client, message: "\(error)"))
+        }
+    }
+
+    // MARK: Reading the global log
+
+    /// Up to `limit` events after `checkpoint`, in log order (transaction id, position).
+    ///
+    /// Only transactions older than every transaction still in progress are read
+    /// (`pg_snapshot_xmin`), so an event whose transaction commits late is returned by a
+    /// later call instead of being passed over.
+    public func readAll(after checkpoint: Checkpoint, limit: Int = 10_000) throws(EventStoreError) -> [EventRecord] {
+        do {
+            let rows = try connection.query(
+                """
+                SELECT \(EventRecord.columns) FROM events
+                WHERE (transaction_id, position) > ($1::text::xid8, $2::bigint)
+                  AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+                ORDER BY transaction_id, position
+                LIMIT $3
+                """, [String(checkpoint.transactionID), checkpoint.position, limit], prepared: true)
+            return try rows.map { try EventRecord(row: $0) }
+        } catch let error as PostgresError {
+            throw EventStoreError.from(error)
+        } catch {
+            throw .database(PostgresError(kind: .client, message: "\(error)"))
+        }
+    }
+
+    /// The checkpoint just after the event at `position`; for a position with no event,
+    /// the checkpoint before every event with a greater position.
+    public func checkpoint(afterPosition position: Int64) throws(EventStoreError) -> Checkpoint {
+        guard position > 0 else { return .start }
+        do {
+            let rows = try connection.query(
+                """
+                SELECT coalesce(
+                  (SELECT transaction_id::text::bigint FROM events WHERE position = $1),
+                  (SELECT min(transaction_id::text::bigint) - 1 FROM events WHERE position > $1), 0)
+                """, [position])
+            let tx = try rows[0].decode(Int64.self, at: 0)
+            let exact = try connection.query("SELECT 1 FROM events WHERE position = $1", [position]).count == 1
+            return exact ? Checkpoint(transactionID: UInt64(tx), position: position)
+                : Checkpoint(transactionID: UInt64(max(tx, 0)), position: Int64.max)
+        } catch {
+            throw EventStoreError.from(error)
+        }
+    }
+
+    /// How many events lie after `checkpoint` (committed ones, read in log order).
+    public func count(after checkpoint: Checkpoint) throws(EventStoreError) -> Int64 {
+        do {
+            return try connection.query(
+                "SELECT count(*) FROM events WHERE (transaction_id, position) > ($1::text::xid8, $2::bigint)",
+                [String(checkpoint.transactionID), checkpoint.position], prepared: true
+            )[0].decode(Int64.self, at: 0)
+        } catch {
+            throw EventStoreError.from(error)
+        }
+    }
+}

@@ -1,0 +1,58 @@
+import Postgres
+
+/// Why an append or a read failed, in terms a caller can act on.
+public enum EventStoreError: Error, Sendable, CustomStringConvertible {
+    /// A stream was not at the expected version: someone else appended first. Nothing of
+    /// the batch was written; reload and decide again.
+    case conflict(stream: String, expected: Int64?, actual: Int64?)
+    /// The idempotency key was first used with a different command.
+    case idempotencyKeyReused(key: String)
+    /// The event tables do not exist: run `ledger db migrate`.
+    case notMigrated
+    case database(PostgresError)
+
+    public var description: String {
+        switch self {
+        case .conflict(let stream, let expected, let actual):
+            let e = expected.map { $0 == 0 ? "no stream" : "version \($0)" } ?? "an earlier version"
+            let a = actual.map { $0 == 0 ? "no stream" : "version \($0)" } ?? "a newer version"
+            return "stream \(stream) changed concurrently (expected \(e), found \(a))"
+        case .idempotencyKeyReused(let key):
+            return "idempotency key '\(key)' was already used for a different command; use a new key"
+        case .notMigrated:
+            return "the database schema is not migrated; run `ledger db migrate`"
+        case .database(let error):
+            return error.description
+        }
+    }
+
+    /// Maps a PostgreSQL error from an append to what it means for the ledger.
+    static func from(_ error: PostgresError) -> EventStoreError {
+        switch error.sqlState {
+        case "LE001":
+            // DETAIL carries {"stream":…,"actual":…,"expected":…}
+            let detail = error.detail ?? ""
+            func field(_ key: String) -> String? {
+                guard let range = detail.range(of: "\"\(key)\" : ") ?? detail.range(of: "\"\(key)\":") else { return nil }
+                let rest = detail[range.upperBound...].drop { $0 == " " || $0 == "\"" }
+                return String(rest.prefix { $0 != "," && $0 != "}" && $0 != "\"" })
+            }
+            return .conflict(
+                stream: field("stream") ?? "?", expected: field("expected").flatMap { Int64($0) },
+                actual: field("actual").flatMap { Int64($0) })
+        case "LE002":
+            let key = error.message.split(separator: " ").dropFirst(3).first.map(String.init) ?? "?"
+            return .idempotencyKeyReused(key: key)
+        case "23505" where error.constraint == "events_stream_version_key":
+            let stream = error.detail.flatMap { d -> String? in
+                guard let open = d.range(of: "=("), let comma = d[open.upperBound...].range(of: ", ") else { return nil }
+                return String(d[open.upperBound..<comma.lowerBound])
+            }
+            return .conflict(stream: stream ?? "?", expected: nil, actual: nil)
+        case "42P01", "42883", "3F000":
+            return .notMigrated
+        default:
+            return .database(error)
+        }
+    }
+}

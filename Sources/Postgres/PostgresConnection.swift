@@ -1,0 +1,374 @@
+import CLibPQ
+import Foundation
+
+/// One connection to PostgreSQL through libpq.
+///
+/// Owns its `PGconn` and closes it in `deinit`. A connection is used by one thread or task
+/// at a time, so it is deliberately not `Sendable`: open one per worker.
+///
+///     let db = try PostgresConnection(url: "postgresql://localhost/ledger")
+///     let rows = try db.query("SELECT stream, version FROM events WHERE position > $1", [cursor])
+///     for row in rows { let stream = try row.decode(String.self, column: "stream") }
+public final class PostgresConnection {
+    let handle: OpaquePointer
+    private var preparedNames: [String: String] = [:]
+    private var transactionDepth = 0
+
+    /// Connects with a libpq connection URI or keyword string. An empty or nil `url` uses the
+    /// standard libpq environment (`PGHOST`, `PGPORT`, `PGUSER`, `PGDATABASE`, …).
+    /// Sessions run in UTC with ISO dates so timestamps decode the same everywhere.
+    public init(url: String?, applicationName: String = "ledger") throws(PostgresError) {
+        let keywords = ["dbname", "application_name", "options", "connect_timeout"]
+        let values = [url ?? "", applicationName, "-c TimeZone=UTC -c DateStyle=ISO", "10"]
+        let connection = withCStrings(keywords) { k in
+            withCStrings(values) { v in PQconnectdbParams(k, v, 1) }
+        }
+        guard let connection else {
+            throw PostgresError(kind: .connection, message: "out of memory while connecting to PostgreSQL")
+        }
+        guard PQstatus(connection) == CONNECTION_OK else {
+            let message = String(cString: PQerrorMessage(connection)).trimmingCharacters(in: .whitespacesAndNewlines)
+            PQfinish(connection)
+            throw PostgresError(kind: .connection, message: Self.oneLine(message))
+        }
+        self.handle = connection
+    }
+
+    deinit { PQfinish(handle) }
+
+    /// Server version number, e.g. 150018.
+    public var serverVersion: Int { Int(PQserverVersion(handle)) }
+
+    /// True while the connection is usable.
+    public var isOpen: Bool { PQstatus(handle) == CONNECTION_OK }
+
+    /// The server process serving this connection (for `pg_stat_activity`, locks, cancels).
+    public var backendPID: Int32 { PQbackendPID(handle) }
+
+    static func oneLine(_ text: String) -> String {
+        text.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }.joined(separator: " ")
+    }
+
+    // MARK: Statements
+
+    /// Runs one statement with `$n` parameters and returns its rows.
+    /// With `prepared: true` the statement is parsed and planned once per connection and
+    /// reused: use it on hot paths.
+    @discardableResult
+    public func query(_ sql: String, _ binds: [any PostgresBindable] = [], prepared: Bool = false) throws(PostgresError) -> Rows {
+        let texts = binds.map(\.postgresText)
+        let result: OpaquePointer?
+        if prepared {
+            let name = try preparedName(for: sql, parameterCount: texts.count)
+            result = withOptionalCStrings(texts) { values in
+                PQexecPrepared(handle, name, Int32(texts.count), values, nil, nil, 0)
+            }
+        } else {
+            result = withOptionalCStrings(texts) { values in
+                PQexecParams(handle, sql, Int32(texts.count), nil, values, nil, nil, 0)
+            }
+        }
+        return try consume(result, sql: sql)
+    }
+
+    /// Runs one or more statements without parameters (migrations, `BEGIN`, `SET`).
+    public func execute(script sql: String) throws(PostgresError) {
+        try consume(PQexec(handle, sql), sql: sql)
+    }
+
+    private func preparedName(for sql: String, parameterCount: Int) throws(PostgresError) -> String {
+        if let name = preparedNames[sql] { return name }
+        let name = "s\(preparedNames.count + 1)"
+        try consume(PQprepare(handle, name, sql, Int32(parameterCount), nil), sql: sql)
+        preparedNames[sql] = name
+        return name
+    }
+
+    /// Turns a result into rows or into a `PostgresError`; the `PGresult` is owned from here on.
+    @discardableResult
+    func consume(_ result: OpaquePointer?, sql: String?) throws(PostgresError) -> Rows {
+        guard let result else { throw connectionError(sql: sql) }
+        switch PQresultStatus(result) {
+        case PGRES_TUPLES_OK, PGRES_SINGLE_TUPLE:
+            return Rows(storage: ResultStorage(result), affectedRows: Self.affectedRows(result))
+        case PGRES_COMMAND_OK, PGRES_EMPTY_QUERY, PGRES_COPY_IN, PGRES_COPY_OUT, PGRES_PIPELINE_SYNC:
+            let affected = Self.affectedRows(result)
+            PQclear(result)
+            return Rows(storage: nil, affectedRows: affected)
+        default:
+            let error = serverError(result, sql: sql)
+            PQclear(result)
+            throw error
+        }
+    }
+
+    static func affectedRows(_ result: OpaquePointer) -> Int {
+        Int(String(cString: PQcmdTuples(result))) ?? 0
+    }
+
+    func serverError(_ result: OpaquePointer, sql: String?) -> PostgresError {
+        func field(_ code: Int32) -> String? {
+            guard let p = PQresultErrorField(result, code) else { return nil }
+            return String(cString: p)
+        }
+        let sqlState = field(Int32(UInt8(ascii: "C")))
+        let message = field(Int32(UInt8(ascii: "M"))) ?? Self.oneLine(String(cString: PQresultErrorMessage(result)))
+        if sqlState == nil, PQstatus(handle) != CONNECTION_OK { return connectionError(sql: sql) }
+        return PostgresError(
+            kind: sqlState == nil ? .client : (sqlState!.hasPrefix("08") ? .connection : .server),
+            sqlState: sqlState,
+            message: message,
+            detail: field(Int32(UInt8(ascii: "D"))),
+            hint: field(Int32(UInt8(ascii: "H"))),
+            constraint: field(Int32(UInt8(ascii: "n"))),
+            sql: sql)
+    }
+
+    func connectionError(sql: String?) -> PostgresError {
+        let message = Self.oneLine(String(cString: PQerrorMessage(handle)))
+        return PostgresError(
+            kind: .connection, message: message.isEmpty ? "connection to PostgreSQL lost" : message, sql: sql)
+    }
+
+    // MARK: Transactions
+
+    public enum IsolationLevel: String, Sendable {
+        case readCommitted = "READ COMMITTED"
+        case repeatableRead = "REPEATABLE READ"
+        case serializable = "SERIALIZABLE"
+    }
+
+    /// Runs `body` in a transaction: commits when it returns, rolls back when it throws.
+    /// Nested calls run inside the outer transaction.
+    @discardableResult
+    public func transaction<T>(
+        _ isolation: IsolationLevel = .readCommitted, _ body: (PostgresConnection) throws -> T
+    ) throws -> T {
+        if transactionDepth > 0 { return try body(self) }
+        try execute(script: isolation == .readCommitted ? "BEGIN" : "BEGIN ISOLATION LEVEL \(isolation.rawValue)")
+        transactionDepth += 1
+        defer { transactionDepth -= 1 }
+        let value: T
+        do {
+            value = try body(self)
+        } catch {
+            if isOpen { try? execute(script: "ROLLBACK") }
+            throw error
+        }
+        try execute(script: "COMMIT")
+        return value
+    }
+
+    /// Runs `body` in a transaction, running it again (up to `attempts` times) when
+    /// PostgreSQL reports a serialization failure or deadlock (SQLSTATE 40001/40P01).
+    @discardableResult
+    public func retryingTransaction<T>(
+        _ isolation: IsolationLevel = .readCommitted, attempts: Int = 5, _ body: (PostgresConnection) throws -> T
+    ) throws -> T {
+        var attempt = 1
+        while true {
+            do {
+                return try transaction(isolation, body)
+            } catch let error as PostgresError where error.isTransient && attempt < attempts {
+                attempt += 1
+                usleep(UInt32.random(in: 1_000...5_000) * UInt32(attempt))
+            }
+        }
+    }
+
+    // MARK: COPY
+
+    /// Bulk-loads rows with `COPY … FROM STDIN`. `produce` writes rows in COPY text format
+    /// through the writer; data is sent in large chunks. Returns the number of rows copied.
+    @discardableResult
+    public func copyIn(_ sql: String, _ produce: (inout CopyWriter) throws -> Void) throws -> Int {
+        let start = PQexec(handle, sql)
+        guard let start else { throw connectionError(sql: sql) }
+        guard PQresultStatus(start) == PGRES_COPY_IN else {
+            let error = serverError(start, sql: sql)
+            PQclear(start)
+            throw error
+        }
+        PQclear(start)
+        var writer = CopyWriter(connection: self)
+        do {
+            try produce(&writer)
+            try writer.flush()
+        } catch {
+            _ = PQputCopyEnd(handle, "aborted by client")
+            while let r = PQgetResult(handle) { PQclear(r) }
+            throw error
+        }
+        guard PQputCopyEnd(handle, nil) == 1 else { throw connectionError(sql: sql) }
+        var rows = Rows(storage: nil, affectedRows: 0)
+        var failure: PostgresError?
+        while let result = PQgetResult(handle) {
+            do { rows = try consume(result, sql: sql) } catch { failure = failure ?? error }
+        }
+        if let failure { throw failure }
+        return rows.affectedRows
+    }
+
+    func putCopyData(_ bytes: [UInt8]) throws(PostgresError) {
+        let ok = bytes.withUnsafeBufferPointer { buffer in
+            buffer.baseAddress!.withMemoryRebound(to: CChar.self, capacity: buffer.count) {
+                PQputCopyData(handle, $0, Int32(buffer.count))
+            }
+        }
+        guard ok == 1 else { throw connectionError(sql: "COPY") }
+    }
+
+    // MARK: LISTEN / NOTIFY
+
+    /// A notification received on a channel this connection listens to.
+    public struct Notification: Sendable, Equatable {
+        public var channel: String
+        public var payload: String
+        public var senderPID: Int32
+    }
+
+    /// Subscribes this connection to `channel` (an identifier of ours, quoted).
+    public func listen(_ channel: String) throws(PostgresError) {
+        try execute(script: "LISTEN \(quoteIdentifier(channel))")
+    }
+
+    /// Sends a notification through `pg_notify` (delivered when the transaction commits).
+    public func notify(_ channel: String, payload: String = "") throws(PostgresError) {
+        try query("SELECT pg_notify($1, $2)", [channel, payload])
+    }
+
+    /// Waits up to `timeout` for notifications and returns those that arrived (maybe none).
+    /// Throws when the connection is lost, so a caller can reconnect.
+    public func waitForNotifications(timeout: Duration) throws(PostgresError) -> [Notification] {
+        var received = drainNotifications()
+        if !received.isEmpty { return received }
+        let socket = PQsocket(handle)
+        guard socket >= 0 else { throw connectionError(sql: nil) }
+        var fd = pollfd(fd: socket, events: Int16(POLLIN), revents: 0)
+        let (seconds, attoseconds) = timeout.components
+        let millis = Int32(clamping: seconds * 1000 + attoseconds / 1_000_000_000_000_000)
+        let ready = poll(&fd, 1, millis)
+        if ready < 0 && errno != EINTR { throw connectionError(sql: nil) }
+        if ready > 0 {
+            guard PQconsumeInput(handle) == 1 else { throw connectionError(sql: nil) }
+        }
+        received = drainNotifications()
+        if received.isEmpty, PQstatus(handle) != CONNECTION_OK { throw connectionError(sql: nil) }
+        return received
+    }
+
+    private func drainNotifications() -> [Notification] {
+        var out: [Notification] = []
+        while let n = PQnotifies(handle) {
+            out.append(
+                Notification(
+                    channel: String(cString: n.pointee.relname),
+                    payload: String(cString: n.pointee.extra),
+                    senderPID: n.pointee.be_pid))
+            PQfreemem(n)
+        }
+        return out
+    }
+
+    // MARK: Pipeline mode
+
+    /// Sends several statements in one round trip (libpq pipeline mode) and returns each
+    /// statement's rows in order. They run as one implicit transaction: if one fails, the
+    /// later ones are skipped and the first error is thrown.
+    public func pipeline(_ statements: [(sql: String, binds: [any PostgresBindable])]) throws(PostgresError) -> [Rows] {
+        guard PQenterPipelineMode(handle) == 1 else { throw connectionError(sql: nil) }
+        defer { _ = PQexitPipelineMode(handle) }
+        for statement in statements {
+            let texts = statement.binds.map(\.postgresText)
+            let sent = withOptionalCStrings(texts) { values in
+                PQsendQueryParams(handle, statement.sql, Int32(texts.count), nil, values, nil, nil, 0)
+            }
+            guard sent == 1 else { throw connectionError(sql: statement.sql) }
+        }
+        guard PQpipelineSync(handle) == 1 else { throw connectionError(sql: nil) }
+        var results: [Rows] = []
+        var failure: PostgresError?
+        for statement in statements {
+            // Each statement's results end with a NULL.
+            while let result = PQgetResult(handle) {
+                let status = PQresultStatus(result)
+                if status == PGRES_PIPELINE_ABORTED {
+                    PQclear(result)
+                    continue
+                }
+                do { results.append(try consume(result, sql: statement.sql)) } catch { failure = failure ?? error }
+            }
+        }
+        // The sync point.
+        while let result = PQgetResult(handle) {
+            let status = PQresultStatus(result)
+            PQclear(result)
+            if status == PGRES_PIPELINE_SYNC { break }
+        }
+        if let failure { throw failure }
+        return results
+    }
+
+    // MARK: Quoting
+
+    /// Quotes an identifier of ours (a channel or a generated table name). Values from users
+    /// are always bound as parameters instead.
+    public func quoteIdentifier(_ name: String) -> String {
+        "\"" + name.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+    }
+}
+
+/// Buffers COPY text-format rows and sends them to the server in 256 KiB chunks.
+public struct CopyWriter: ~Copyable {
+    let connection: PostgresConnection
+    var buffer: [UInt8] = []
+
+    init(connection: PostgresConnection) {
+        self.connection = connection
+        buffer.reserveCapacity(1 << 18)
+    }
+
+    /// Appends one row: each value escaped for COPY's text format, nil as `\N`.
+    public mutating func writeRow(_ values: [String?]) throws(PostgresError) {
+        for (i, value) in values.enumerated() {
+            if i > 0 { buffer.append(0x09) }
+            guard let value else { buffer.append(contentsOf: [92, UInt8(ascii: "N")]); continue }
+            appendEscaped(value)
+        }
+        buffer.append(0x0A)
+        if buffer.count >= 1 << 18 { try flush() }
+    }
+
+    /// Appends one field escaped for COPY's text format, without a separator.
+    public mutating func appendEscaped(_ value: String) {
+        for byte in value.utf8 {
+            switch byte {
+            case 92: buffer.append(contentsOf: [92, 92])
+            case 0x09: buffer.append(contentsOf: [92, UInt8(ascii: "t")])
+            case 0x0A: buffer.append(contentsOf: [92, UInt8(ascii: "n")])
+            case 0x0D: buffer.append(contentsOf: [92, UInt8(ascii: "r")])
+            default: buffer.append(byte)
+            }
+        }
+    }
+
+    mutating func flush() throws(PostgresError) {
+        guard !buffer.isEmpty else { return }
+        try connection.putCopyData(buffer)
+        buffer.removeAll(keepingCapacity: true)
+    }
+}
+
+// MARK: - C string helpers
+
+func withCStrings<R>(_ strings: [String], _ body: ([UnsafePointer<CChar>?]) -> R) -> R {
+    let pointers: [UnsafeMutablePointer<CChar>?] = strings.map { strdup($0) }
+    defer { pointers.forEach { free($0) } }
+    return body(pointers.map { UnsafePointer($0) } + [nil])
+}
+
+func withOptionalCStrings<R>(_ strings: [String?], _ body: ([UnsafePointer<CChar>?]) -> R) -> R {
+    let pointers: [UnsafeMutablePointer<CChar>?] = strings.map { $0.map { strdup($0) } ?? nil }
+    defer { pointers.forEach { free($0) } }
+    return body(pointers.map { UnsafePointer($0) })
+}

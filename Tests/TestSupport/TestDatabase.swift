@@ -1,0 +1,75 @@
+import EventStore
+import Foundation
+import Postgres
+import Synchronization
+
+/// Integration tests run against a real PostgreSQL server: `DATABASE_URL` names a server
+/// where the test user may create databases (`scripts/test` starts a private one). Each test
+/// gets a fresh database, migrated, and drops it afterwards, so tests never touch user data
+/// and run in parallel.
+public enum TestDatabase {
+    public struct Missing: Error, CustomStringConvertible {
+        public var description: String {
+            "DATABASE_URL is not set: integration tests need a PostgreSQL server; run scripts/test, which starts a private one"
+        }
+    }
+
+    public static var adminURL: String {
+        get throws {
+            guard let url = ProcessInfo.processInfo.environment["DATABASE_URL"], !url.isEmpty else { throw Missing() }
+            return url
+        }
+    }
+
+    /// The repository's `Schema/` directory.
+    public static let schemaDirectory = URL(fileURLWithPath: #filePath)
+        .deletingLastPathComponent().deletingLastPathComponent().deletingLastPathComponent()
+        .appendingPathComponent("Schema")
+
+    /// The repository root.
+    public static let repositoryRoot = schemaDirectory.deletingLastPathComponent()
+
+    /// `url` with its database name replaced.
+    public static func url(_ url: String, database: String) -> String {
+        if url.hasPrefix("postgres://") || url.hasPrefix("postgresql://"), var components = URLComponents(string: url) {
+            components.path = "/" + database
+            return components.string!
+        }
+        return url + " dbname=\(database)"
+    }
+
+    /// Creates a fresh database (migrated unless `migrated` is false), runs `body` with its
+    /// URL, and drops it.
+    public static func with<T>(migrated: Bool = true, _ body: (String) throws -> T) throws -> T {
+        let admin = try PostgresConnection(url: try adminURL)
+        let name = "ledger_test_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").prefix(16).lowercased()
+        try admin.execute(script: "CREATE DATABASE \(name)")
+        defer { _ = try? admin.execute(script: "DROP DATABASE IF EXISTS \(name) WITH (FORCE)") }
+        let url = url(try adminURL, database: name)
+        if migrated {
+            let db = try PostgresConnection(url: url)
+            try Migrator(directory: schemaDirectory).migrate(db)
+        }
+        return try body(url)
+    }
+}
+
+/// Runs `body` on `count` OS threads at once (each should open its own connection) and
+/// waits for all of them. Threads, not tasks: libpq blocks, and a blocked task would hold
+/// one of the few cooperative threads and hide the concurrency under test.
+public func runConcurrently<T: Sendable>(_ count: Int, _ body: @escaping @Sendable (Int) throws -> T) -> [Result<T, any Error>] {
+    let results = Mutex<[Int: Result<T, any Error>]>([:])
+    let group = DispatchGroup()
+    for i in 0..<count {
+        group.enter()
+        let thread = Thread {
+            let result = Result { try body(i) }
+            results.withLock { $0[i] = result }
+            group.leave()
+        }
+        thread.stackSize = 4 << 20
+        thread.start()
+    }
+    group.wait()
+    return results.withLock { r in (0..<count).map { r[$0]! } }
+}
