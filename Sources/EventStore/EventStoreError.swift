@@ -41,7 +41,7 @@ public enum EventStoreError: Error, Sendable, CustomStringConvertible {
                 stream: field("stream") ?? "?", expected: field("expected").flatMap { Int64($0) },
                 actual: field("actual").flatMap { Int64($0) })
         case "LE002":
-            let key = error.message.split(separator: " ").dropFirst(3).first.map(String.init) ?? "?"
+            let key = error.message.split(separator: " ").dropFirst(2).first.map(String.init) ?? "?"
             return .idempotencyKeyReused(key: key)
         case "23505" where error.constraint == "events_stream_version_key":
             let stream = error.detail.flatMap { d -> String? in

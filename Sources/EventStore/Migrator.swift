@@ -12,6 +12,11 @@ public struct Migrator {
         public var version: Int
         public var name: String
         public var sql: String
+        public init(version: Int, name: String, sql: String) {
+            self.version = version
+            self.name = name
+            self.sql = sql
+        }
         public var checksum: String { hexString(SHA256.hash(data: Data(sql.utf8))) }
     }
 

@@ -1,0 +1,273 @@
+import EventStore
+import Foundation
+import JSON
+import Postgres
+import Testing
+import TestSupport
+
+let day = SQLDate(year: 2026, month: 4, day: 1)
+
+func event(_ stream: String, _ type: String = "test.happened", _ n: Int = 0) -> NewEvent {
+    NewEvent(stream: stream, type: type, payload: ["n": JSON(n), "note": "é \"quoted\""], metadata: ["actor": "tester"], businessDate: day)
+}
+
+func eventCount(_ db: PostgresConnection) throws -> Int {
+    try db.query("SELECT count(*) FROM events")[0].decode(Int.self, at: 0)
+}
+
+@Suite struct EventStoreTests {
+    @Test func appendsAndReadsAStreamInVersionOrderWithAHashChain() throws {
+        try TestDatabase.with { url in
+            let store = EventStore(connection: try PostgresConnection(url: url))
+            let first = try store.append([event("s-1", "a", 1), event("s-1", "b", 2)], expecting: ["s-1": .noStream])
+            #expect(first.events.map(\.version) == [1, 2])
+            #expect(!first.replayed)
+            try store.append([event("s-1", "c", 3)], expecting: ["s-1": .exactly(2)])
+            let read = try store.readStream("s-1")
+            #expect(read.map(\.type) == ["a", "b", "c"])
+            #expect(read[2].payload == ["n": 3, "note": "é \"quoted\""])
+            var previous = EventHash.genesis
+            for record in read {
+                #expect(EventHash.hash(of: record, previous: previous) == record.hash)
+                previous = record.hash
+            }
+        }
+    }
+
+    @Test func aStaleExpectedVersionIsAConflictAndWritesNothing() throws {
+        try TestDatabase.with { url in
+            let db = try PostgresConnection(url: url)
+            let store = EventStore(connection: db)
+            try store.append([event("s-1")], expecting: ["s-1": .noStream])
+            #expect {
+                try store.append([event("s-1")], expecting: ["s-1": .noStream])
+            } throws: { error in
+                guard case .conflict(let stream, let expected, let actual) = error as? EventStoreError else { return false }
+                return stream == "s-1" && expected == 0 && actual == 1
+            }
+            // A stale head passed by the caller is caught by the server.
+            #expect(throws: EventStoreError.self) {
+                try store.append([event("s-1")], expecting: ["s-1": .exactly(0)], heads: ["s-1": .empty])
+            }
+            #expect(try eventCount(db) == 1)
+        }
+    }
+
+    @Test func aMultiStreamAppendIsAtomic() throws {
+        try TestDatabase.with { url in
+            let db = try PostgresConnection(url: url)
+            let store = EventStore(connection: db)
+            try store.append([event("supply-h100")], expecting: ["supply-h100": .noStream])
+            // order-1 is new, but supply-h100 is not at version 0: nothing of the batch may land.
+            #expect(throws: EventStoreError.self) {
+                try store.append(
+                    [event("order-1"), event("supply-h100")],
+                    expecting: ["order-1": .noStream, "supply-h100": .exactly(0)], heads: ["supply-h100": .empty])
+            }
+            #expect(try store.readStream("order-1").isEmpty)
+            #expect(try eventCount(db) == 1)
+            let ok = try store.append(
+                [event("order-1"), event("supply-h100")], expecting: ["order-1": .noStream, "supply-h100": .exactly(1)])
+            #expect(ok.events.map(\.stream) == ["order-1", "supply-h100"])
+            #expect(ok.events.map(\.version) == [1, 2])
+        }
+    }
+
+    @Test func concurrentWritersExpectingTheSameVersionLetExactlyOneWin() throws {
+        try TestDatabase.with { url in
+            let results = runConcurrently(8) { i in
+                let store = EventStore(connection: try PostgresConnection(url: url))
+                return try store.append([event("hot", "x", i), event("other-\(i)")], expecting: ["hot": .noStream, "other-\(i)": .noStream])
+            }
+            let wins = results.filter { if case .success = $0 { true } else { false } }
+            #expect(wins.count == 1)
+            for case .failure(let error) in results {
+                guard case .conflict = error as? EventStoreError else {
+                    Issue.record("expected a conflict, got \(error)")
+                    continue
+                }
+            }
+            let db = try PostgresConnection(url: url)
+            #expect(try eventCount(db) == 2)
+        }
+    }
+
+    @Test func anIdempotencyKeyReplaysTheFirstResultAndRejectsAnotherCommand() throws {
+        try TestDatabase.with { url in
+            let db = try PostgresConnection(url: url)
+            let store = EventStore(connection: db)
+            let first = try store.append([event("s-1")], expecting: ["s-1": .noStream], idempotencyKey: "k-1", commandHash: "h-a")
+            let again = try store.append([event("s-1")], expecting: ["s-1": .any], idempotencyKey: "k-1", commandHash: "h-a")
+            #expect(again.replayed)
+            #expect(again.events.map(\.position) == first.events.map(\.position))
+            #expect(try eventCount(db) == 1)
+            #expect {
+                try store.append([event("s-2")], expecting: ["s-2": .noStream], idempotencyKey: "k-1", commandHash: "h-b")
+            } throws: { error in
+                guard case .idempotencyKeyReused(let key) = error as? EventStoreError else { return false }
+                return key == "k-1"
+            }
+            #expect(try eventCount(db) == 1)
+        }
+    }
+
+    @Test func concurrentRetriesWithOneIdempotencyKeyAppendOnce() throws {
+        try TestDatabase.with { url in
+            let results = runConcurrently(6) { i in
+                let store = EventStore(connection: try PostgresConnection(url: url))
+                for _ in 0..<5 {
+                    do {
+                        return try store.append([event("s-\(i)")], expecting: ["s-\(i)": .any], idempotencyKey: "same", commandHash: "h")
+                    } catch EventStoreError.database(let e) where e.isUniqueViolation {
+                        continue  // the other writer's key landed first: retry reads it
+                    }
+                }
+                throw EventStoreError.notMigrated
+            }
+            let positions = Set(results.compactMap { try? $0.get().events.map(\.position) })
+            #expect(positions.count == 1)
+            let db = try PostgresConnection(url: url)
+            #expect(try eventCount(db) == 1)
+        }
+    }
+
+    @Test func aReaderNeverPassesOverAnEventThatCommitsLate() throws {
+        try TestDatabase.with { url in
+            let slow = try PostgresConnection(url: url)
+            let fast = EventStore(connection: try PostgresConnection(url: url))
+            let reader = EventStore(connection: try PostgresConnection(url: url))
+            try fast.append([event("before")])
+
+            // The slow writer takes its position first and holds its transaction open.
+            try slow.execute(script: "BEGIN")
+            let slowStore = EventStore(connection: slow)
+            let held = try slowStore.append([event("late")])
+            // Others take later positions and commit.
+            let committed = try fast.append([event("after-1"), event("after-2")])
+            #expect(committed.events[0].position > held.events[0].position)
+
+            var checkpoint = Checkpoint.start
+            var seen: [String] = []
+            for record in try reader.readAll(after: checkpoint) {
+                seen.append(record.stream)
+                checkpoint = record.checkpoint
+            }
+            #expect(seen == ["before"], "the reader must stop before the open transaction")
+
+            try slow.execute(script: "COMMIT")
+            for record in try reader.readAll(after: checkpoint) {
+                seen.append(record.stream)
+                checkpoint = record.checkpoint
+            }
+            #expect(seen == ["before", "late", "after-1", "after-1"].dropLast() + ["after-2"])
+            #expect(try reader.readAll(after: checkpoint).isEmpty)
+        }
+    }
+
+    @Test func manyConcurrentWritersAndAReaderLoseNothing() throws {
+        try TestDatabase.with { url in
+            let writers = 6
+            let perWriter = 60
+            let results = runConcurrently(writers + 1) { i -> [Int64] in
+                let store = EventStore(connection: try PostgresConnection(url: url))
+                if i < writers {
+                    for n in 0..<perWriter { try store.append([event("w-\(i)", "x", n)], expecting: ["w-\(i)": n == 0 ? .noStream : .exactly(Int64(n))]) }
+                    return []
+                }
+                var checkpoint = Checkpoint.start
+                var positions: [Int64] = []
+                let deadline = Date().addingTimeInterval(60)
+                while positions.count < writers * perWriter && Date() < deadline {
+                    for record in try store.readAll(after: checkpoint, limit: 17) {
+                        positions.append(record.position)
+                        checkpoint = record.checkpoint
+                    }
+                }
+                return positions
+            }
+            let read = try results[writers].get()
+            #expect(read.count == writers * perWriter)
+            #expect(Set(read).count == read.count)
+        }
+    }
+
+    @Test func eventsCannotBeChangedByTheApplicationRoleOrEvenTheOwner() throws {
+        try TestDatabase.with { url in
+            let owner = try PostgresConnection(url: url)
+            try EventStore(connection: owner).append([event("s-1")])
+            let role = "ledger_app_test_\(UInt32.random(in: 0...UInt32.max))"
+            try owner.execute(script: "CREATE ROLE \(role) LOGIN IN ROLE ledger_app")
+            defer { _ = try? owner.execute(script: "DROP OWNED BY \(role); DROP ROLE \(role)") }
+            let app = try PostgresConnection(url: TestDatabase.url(url, database: try owner.query("SELECT current_database()")[0].decode(String.self, at: 0)) + "", applicationName: "t")
+            try app.execute(script: "SET ROLE \(role)")
+            // The application role may append and read.
+            try EventStore(connection: app).append([event("s-2")], expecting: ["s-2": .noStream])
+            #expect(try eventCount(app) == 2)
+            for sql in ["UPDATE events SET type = 'x'", "DELETE FROM events", "TRUNCATE events"] {
+                #expect(throws: PostgresError.self) { try app.query(sql) }
+                #expect {
+                    try owner.query(sql)
+                } throws: { error in
+                    (error as? PostgresError)?.sqlState == "LE010"
+                }
+            }
+            #expect(try eventCount(owner) == 2)
+        }
+    }
+}
+
+@Suite struct MigratorTests {
+    @Test func migratingTwiceAppliesNothingTheSecondTime() throws {
+        try TestDatabase.with(migrated: false) { url in
+            let db = try PostgresConnection(url: url)
+            let migrator = try Migrator(directory: TestDatabase.schemaDirectory)
+            #expect(try migrator.status(db).allSatisfy { $0.state == .pending })
+            let applied = try migrator.migrate(db)
+            #expect(applied.count == migrator.migrations.count)
+            #expect(try migrator.migrate(db).isEmpty)
+            #expect(try migrator.status(db).allSatisfy { $0.state == .applied })
+            try migrator.checkUpToDate(db)
+        }
+    }
+
+    @Test func anEditedMigrationIsReportedAndNotRerun() throws {
+        try TestDatabase.with(migrated: false) { url in
+            let db = try PostgresConnection(url: url)
+            let original = try Migrator(directory: TestDatabase.schemaDirectory)
+            try original.migrate(db)
+            var edited = original.migrations
+            edited[0].sql += "\n-- edited later\n"
+            let migrator = Migrator(migrations: edited)
+            #expect(try migrator.status(db)[0].state == .modified)
+            #expect {
+                try migrator.migrate(db)
+            } throws: { error in
+                "\(error)".contains("was edited after it was applied")
+            }
+        }
+    }
+
+    @Test func aFailingMigrationLeavesNoTrace() throws {
+        try TestDatabase.with(migrated: false) { url in
+            let db = try PostgresConnection(url: url)
+            let migrator = Migrator(migrations: [
+                .init(version: 1, name: "good", sql: "CREATE TABLE good (id int)"),
+                .init(version: 2, name: "bad", sql: "CREATE TABLE half (id int); SELECT 1/0;"),
+            ])
+            #expect(throws: Migrator.MigrationError.self) { try migrator.migrate(db) }
+            #expect(try db.query("SELECT to_regclass('half') IS NULL")[0].decode(Bool.self, at: 0))
+            #expect(try migrator.status(db).map(\.state) == [.applied, .pending])
+        }
+    }
+
+    @Test func concurrentMigrationsAreSafe() throws {
+        try TestDatabase.with(migrated: false) { url in
+            let results = runConcurrently(4) { _ in
+                try Migrator(directory: TestDatabase.schemaDirectory).migrate(try PostgresConnection(url: url)).count
+            }
+            let counts = try results.map { try $0.get() }
+            let total = try Migrator(directory: TestDatabase.schemaDirectory).migrations.count
+            #expect(counts.sorted() == [0, 0, 0, total])
+        }
+    }
+}
