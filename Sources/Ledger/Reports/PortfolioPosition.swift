@@ -77,14 +77,17 @@ public struct PortfolioPosition: Sendable, Equatable {
         return PortfolioPosition.ratio(UInt64(numerator), UInt64(disbursed.minorUnits))
     }
 
-    /// n / d to 2 decimals, half up, without overflow for any 64-bit n and d > 0.
+    /// n / d to 2 decimals, half up, exact for any 64-bit n and d > 0.
     static func ratio(_ n: UInt64, _ d: UInt64) -> String {
-        let product = n.multipliedFullWidth(by: 100)
-        guard product.high < d else { return "overflow" }
-        var (hundredths, remainder) = d.dividingFullWidth(product)
-        if remainder >= d - remainder { hundredths += 1 }
-        let fraction = hundredths % 100
-        return "\(hundredths / 100).\(fraction < 10 ? "0" : "")\(fraction)"
+        var whole = n / d
+        // remainder < d, so remainder × 100 / d < 100 and the wide division cannot overflow.
+        var (hundredths, rest) = d.dividingFullWidth((n % d).multipliedFullWidth(by: 100))
+        if rest >= d - rest { hundredths += 1 }
+        if hundredths == 100 {
+            whole += 1
+            hundredths = 0
+        }
+        return "\(whole).\(hundredths < 10 ? "0" : "")\(hundredths)"
     }
 
     /// The contract's keys, in order: the report's columns.
