@@ -2,6 +2,7 @@
 /// Cash paid in (disbursed) never exceeds what was committed, one currency throughout, and
 /// an exit or write-off is final — after it the holding no longer exists to pay into or mark.
 public struct Investment: Sendable, Equatable {
+    /// `committed` until cash is paid in, then `active`; `exited` and `written_off` are final.
     public enum Status: String, Sendable, Equatable {
         case committed, active, exited
         case writtenOff = "written_off"

@@ -2,6 +2,7 @@
 /// keeps spending within the budget. The budget only grows by an explicit raise with a
 /// reason, so an overspend is always a visible decision; a lab opens once and a close is final.
 public struct Lab: Sendable, Equatable {
+    /// `planned` → `open` (once) → `closed` (final).
     public enum Status: String, Sendable, Equatable {
         case planned, open, closed
     }
