@@ -123,6 +123,31 @@ public final class EventStore {
         }
     }
 
+    /// The events first appended with `idempotencyKey`, if it was used before. Throws
+    /// `idempotencyKeyReused` when it was used with a command other than `commandHash`.
+    public func recordedResult(idempotencyKey: String, commandHash: String) throws(EventStoreError) -> AppendResult? {
+        do {
+            let rows = try connection.query(
+                "SELECT command_hash, positions::text FROM idempotency_keys WHERE key = $1", [idempotencyKey],
+                prepared: true)
+            guard let row = rows.first else { return nil }
+            guard try row.decode(String.self, at: 0) == commandHash else {
+                throw EventStoreError.idempotencyKeyReused(key: idempotencyKey)
+            }
+            let records = try connection.query(
+                "SELECT \(EventRecord.columns) FROM events WHERE position = ANY ($1::bigint[]) ORDER BY position",
+                [try row.decode(String.self, at: 1)], prepared: true
+            ).map { try EventRecord(row: $0) }
+            return AppendResult(events: records, replayed: true)
+        } catch let error as EventStoreError {
+            throw error
+        } catch let error as PostgresError {
+            throw EventStoreError.from(error)
+        } catch {
+            throw .database(PostgresError(kind: .client, message: "\(error)"))
+        }
+    }
+
     // MARK: Reading streams
 
     /// The last version and hash of each stream that exists.

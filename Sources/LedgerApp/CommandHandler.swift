@@ -1,0 +1,143 @@
+import Crypto
+import EventStore
+import Foundation
+import JSON
+import Ledger
+import Postgres
+import Projections
+
+/// The application layer's one place that loads, decides and appends.
+///
+/// For each command: load the streams it needs (asking the command which, until it needs
+/// no more), fold them into a `LedgerWorld`, let the pure domain decide, and append the
+/// events with the versions that were read. When another writer got there first the append
+/// is a conflict: reload and decide again, a bounded number of times.
+///
+/// A long-lived handler (`remembersStreams`) keeps the streams it has seen, so a steady
+/// stream of commands costs one round trip each: a cached state is only a guess, and the
+/// expected version on the append is what keeps it honest — a stale guess conflicts and
+/// is reloaded.
+public final class CommandHandler {
+    public let store: EventStore
+    public let actor: String
+    public let maxAttempts: Int
+    private let remembersStreams: Bool
+    /// The streams loaded so far, folded, with their heads. Reset for every command unless
+    /// the handler remembers streams; reset after every conflict regardless.
+    private var world = LedgerWorld()
+    private var heads: [StreamName: StreamHead] = [:]
+
+    public init(connection: PostgresConnection, actor: String, maxAttempts: Int = 8, remembersStreams: Bool = false) {
+        self.store = EventStore(connection: connection)
+        self.actor = actor
+        self.maxAttempts = maxAttempts
+        self.remembersStreams = remembersStreams
+    }
+
+    /// Why a command was not carried out.
+    public enum Failure: Error, CustomStringConvertible {
+        /// The streams kept changing under us: every attempt conflicted.
+        case conflictPersisted(attempts: Int, EventStoreError)
+        public var description: String {
+            switch self {
+            case .conflictPersisted(let attempts, let error):
+                return "\(error); gave up after \(attempts) attempts — retry the command"
+            }
+        }
+    }
+
+    /// The fingerprint of a command for idempotency: equal commands, equal fingerprints.
+    public static func fingerprint(of command: LedgerCommand) -> String {
+        hexString(SHA256.hash(data: command.canonicalJSON.canonicalBytes))
+    }
+
+    /// Decides `command` and appends its events; returns what was appended (or, for a
+    /// repeated idempotency key, what the first call appended).
+    /// Throws `Rejection`, `EventStoreError`, `Failure` or `UnreadableEvent`.
+    public func handle(_ command: LedgerCommand, idempotencyKey: String? = nil) throws -> AppendResult {
+        let fingerprint = Self.fingerprint(of: command)
+        if let idempotencyKey,
+            let earlier = try store.recordedResult(idempotencyKey: idempotencyKey, commandHash: fingerprint)
+        {
+            return earlier
+        }
+        var attempt = 0
+        while true {
+            attempt += 1
+            if !remembersStreams || attempt > 1 { forget() }
+            try load(for: command)
+            let decisions = try command.decide(in: world)
+            let correlation = UUID().uuidString.lowercased()
+            var metadata: [String: JSON] = [
+                "actor": .string(actor), "command": .string(command.name), "correlation_id": .string(correlation),
+            ]
+            if let idempotencyKey { metadata["idempotency_key"] = .string(idempotencyKey) }
+            let events = decisions.map { decision in
+                NewEvent(
+                    stream: decision.stream.rawValue, type: decision.event.type,
+                    schemaVersion: decision.event.schemaVersion, payload: decision.event.payload,
+                    metadata: .object(metadata), businessDate: decision.event.date.sqlDate)
+            }
+            var expecting: [String: ExpectedVersion] = [:]
+            for decision in decisions {
+                let version = heads[decision.stream]?.version ?? 0
+                expecting[decision.stream.rawValue] = version == 0 ? .noStream : .exactly(version)
+            }
+            let outcome: Result<AppendResult, EventStoreError>
+            do {
+                outcome = .success(
+                    try store.append(
+                        events, expecting: expecting,
+                        heads: Dictionary(uniqueKeysWithValues: heads.map { ($0.key.rawValue, $0.value) }),
+                        idempotencyKey: idempotencyKey, commandHash: fingerprint))
+            } catch {
+                outcome = .failure(error)
+            }
+            switch outcome {
+            case .success(let result):
+                if remembersStreams, !result.replayed {
+                    for (decision, record) in zip(decisions, result.events) {
+                        world.apply(decision.event, in: decision.stream)
+                        heads[decision.stream] = StreamHead(version: record.version, hash: record.hash)
+                    }
+                }
+                return result
+            case .failure(.conflict(let stream, let expected, let actual)):
+                forget()
+                guard attempt < maxAttempts else {
+                    throw Failure.conflictPersisted(
+                        attempts: attempt, .conflict(stream: stream, expected: expected, actual: actual))
+                }
+                // Back off a little, more each time, so contending writers spread out.
+                usleep(UInt32.random(in: 200...1_000) * UInt32(attempt))
+            case .failure(.database(let pg)) where pg.isUniqueViolation && idempotencyKey != nil:
+                // The same key landed concurrently: its first result is the answer.
+                if let earlier = try store.recordedResult(idempotencyKey: idempotencyKey!, commandHash: fingerprint) {
+                    return earlier
+                }
+                throw EventStoreError.database(pg)
+            case .failure(let error):
+                throw error
+            }
+        }
+    }
+
+    private func forget() {
+        world = LedgerWorld()
+        heads = [:]
+    }
+
+    /// Loads every stream the command asks for (and is not loaded yet) into the world.
+    private func load(for command: LedgerCommand) throws {
+        while true {
+            let needed = command.streams(in: world).filter { heads[$0] == nil }
+            if needed.isEmpty { return }
+            let records = try store.readStreams(needed.map(\.rawValue))
+            for stream in needed {
+                let stored = records[stream.rawValue] ?? []
+                for record in stored { world.apply(try LedgerEvent(record: record), in: stream) }
+                heads[stream] = stored.last.map { StreamHead(version: $0.version, hash: $0.hash) } ?? .empty
+            }
+        }
+    }
+}
