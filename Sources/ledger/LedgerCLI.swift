@@ -38,6 +38,8 @@ struct LedgerCLI: ParsableCommand {
         }
         do {
             try command.run()
+        } catch let code as ExitCode {
+            Foundation.exit(code.rawValue)  // the command already said what went wrong
         } catch {
             if exitCode(for: error) == .success { exit(withError: error) }
             fail(CLIError.from(error))

@@ -1,5 +1,4 @@
 import ArgumentParser
-struct ImportCommand: ParsableCommand { static let configuration = CommandConfiguration(commandName: "import") }
 struct DemoCommand: ParsableCommand { static let configuration = CommandConfiguration(commandName: "demo") }
 struct ProjectionsGroup: ParsableCommand { static let configuration = CommandConfiguration(commandName: "projections") }
 struct ReportGroup: ParsableCommand { static let configuration = CommandConfiguration(commandName: "report") }
