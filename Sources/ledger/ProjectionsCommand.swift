@@ -1,0 +1,158 @@
+import ArgumentParser
+import Foundation
+import JSON
+import Postgres
+import Projections
+import Synchronization
+
+struct ProjectionsGroup: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "projections", abstract: "Keep the report tables (projections) up to date, or rebuild them.",
+        discussion: """
+            Projections: portfolio, labs, orders, supply. Each applies every event exactly once, \
+            with its checkpoint stored in the same transaction as its rows.
+            """,
+        subcommands: [ProjectionsStatus.self, ProjectionsRun.self, ProjectionsRebuild.self])
+}
+
+func say(_ text: String) {
+    FileHandle.standardError.write(Data((text + "\n").utf8))
+}
+
+func lockWaitMessage(_ name: ProjectionName, _ pid: Int32?) {
+    say("waiting for projection \(name): another process (\(pid.map { "PID \($0)" } ?? "unknown PID")) is updating it")
+}
+
+struct ProjectionsStatus: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "status", abstract: "Each projection's checkpoint position and lag in events.")
+    @OptionGroup var global: GlobalOptions
+
+    func run() throws {
+        let statuses = try ProjectionRunner(connection: try global.connect()).status()
+        let rows: [JSON] = statuses.map {
+            ["projection": .string($0.projection.rawValue), "checkpoint": JSON($0.checkpoint), "lag": JSON($0.lag)]
+        }
+        Listing(columns: ["projection", "checkpoint", "lag"], rows: rows).print(global.format)
+    }
+}
+
+/// Set by SIGINT/SIGTERM so a following runner finishes its batch and stops cleanly.
+let stopRequested = Atomic<Bool>(false)
+
+func installStopHandlers() {
+    signal(SIGINT) { _ in stopRequested.store(true, ordering: .relaxed) }
+    signal(SIGTERM) { _ in stopRequested.store(true, ordering: .relaxed) }
+}
+
+struct ProjectionsRun: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "run", abstract: "Catch every projection up with the log, then exit (or --follow).",
+        discussion: """
+            With --follow it keeps running: woken by each append (LISTEN/NOTIFY, with a poll every \
+            second as a fallback), reconnecting if the connection drops, until SIGINT or SIGTERM. \
+            A second runner waits for the first and says which process holds the projection.
+            Examples:
+              ledger projections run
+              ledger projections run --follow &
+            """)
+    @OptionGroup var global: GlobalOptions
+    @Flag(help: "Keep running, applying new events as they are appended.") var follow = false
+
+    func run() throws {
+        installStopHandlers()
+        let shouldStop = { stopRequested.load(ordering: .relaxed) }
+        if follow {
+            _ = try global.connect()  // fail fast (exit 69) when the server is unreachable
+            say("following the event log; stop with Ctrl-C")
+            try ProjectionRunner.follow(
+                databaseURL: global.resolvedURL, shouldStop: shouldStop, onLockWait: lockWaitMessage,
+                onBatch: { n in say("applied \(n) events") },
+                onReconnect: { error, wait in say("connection lost (\(error)); reconnecting in \(wait)") })
+            say("stopped")
+            return
+        }
+        let runner = ProjectionRunner(connection: try global.connect())
+        runner.onLockWait = lockWaitMessage
+        let applied = try runner.runOnce(shouldStop: shouldStop)
+        if global.format == .table {
+            print("applied \(applied) events")
+        } else {
+            Listing(columns: ["applied"], rows: [["applied": JSON(applied)]]).print(global.format)
+        }
+    }
+}
+
+struct ProjectionsRebuild: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "rebuild", abstract: "Rebuild projections from the first event; swap in atomically.",
+        discussion: """
+            Replays the whole log into memory, then replaces the projection's rows and checkpoint \
+            in one transaction: until then reports and reporting.* answer the old state. A killed \
+            rebuild leaves the live state as it was.
+            Examples:
+              ledger projections rebuild
+              ledger projections rebuild orders
+            """)
+    @OptionGroup var global: GlobalOptions
+    @Argument(help: "portfolio, labs, orders or supply (default: all).") var name: String?
+
+    func run() throws {
+        let names: [ProjectionName]
+        if let name {
+            do { names = [try ProjectionName(parsing: name)] } catch { throw CLIError.usage(error.description) }
+        } else {
+            names = ProjectionName.allCases
+        }
+        let rebuilder = ProjectionRebuilder(connection: try global.connect())
+        rebuilder.onLockWait = lockWaitMessage
+        let progress = Progress()
+        var lastLog = Date()
+        rebuilder.progress = { done, total, rate in
+            if progress.enabled {
+                let pct = total > 0 ? done * 100 / total : 100
+                let eta = rate > 0 ? Int(Double(max(total - done, 0)) / rate) : 0
+                let bar = String(repeating: "#", count: pct / 5) + String(repeating: ".", count: 20 - pct / 5)
+                progress.show("rebuilding [\(bar)] \(done)/\(total) events, \(Int(rate)) events/s, ETA \(eta)s")
+            } else if Date().timeIntervalSince(lastLog) >= 5 {
+                lastLog = Date()
+                say("rebuilding: \(done)/\(total) events, \(Int(rate)) events/s")
+            }
+        }
+        let summary = try rebuilder.rebuild(names)
+        progress.finish()
+        let rows: [JSON] = summary.projections.map {
+            [
+                "projection": .string($0.rawValue), "events": JSON(summary.events), "rows": JSON(summary.rows[$0] ?? 0),
+                "seconds": .number(String(format: "%.3f", summary.seconds)),
+                "events_per_second": JSON(Int(summary.eventsPerSecond)),
+            ]
+        }
+        Listing(columns: ["projection", "events", "rows", "seconds", "events_per_second"], rows: rows).print(global.format)
+    }
+}
+
+struct VerifyCommand: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "verify", abstract: "Check the ledger's integrity: hash chains and projections.",
+        discussion: """
+            Recomputes every stream's hash chain (an edited, deleted or reordered event breaks it) \
+            and refolds every projection from the events, comparing with the stored rows. \
+            Exit 0 when intact; 65 naming the first bad position or row.
+            """)
+    @OptionGroup var global: GlobalOptions
+
+    func run() throws {
+        switch try verify(connection: try global.connect()) {
+        case .intact(let events, let rows):
+            if global.format == .table {
+                print("intact: \(events) events in unbroken hash chains; \(rows) projection rows match the events")
+            } else {
+                Listing(columns: ["intact", "events", "rows"], rows: [["intact": true, "events": JSON(events), "rows": JSON(rows)]])
+                    .print(global.format)
+            }
+        case .damaged(let problem):
+            throw CLIError.rejected("ledger damaged: \(problem)")
+        }
+    }
+}
