@@ -1,0 +1,140 @@
+import EventStore
+import JSON
+import Ledger
+import Postgres
+
+/// A typed event with its place in the log.
+struct LoggedEvent: Sendable {
+    var checkpoint: Checkpoint
+    var position: Int64 { checkpoint.position }
+    var event: LedgerEvent
+}
+
+/// Reads the log for folding: only the columns a fold needs (no metadata, hash or ids), in
+/// large keyset pages over the (transaction_id, position) index, so a replay of millions of
+/// events is bounded in memory by one page.
+struct EventLog {
+    let connection: PostgresConnection
+
+    /// Which events to read.
+    struct Filter {
+        /// Only events with a business date on or before this day.
+        var asOf: Day? = nil
+        /// Only events at or before this checkpoint.
+        var through: Checkpoint? = nil
+        /// Only streams with one of these prefixes (`order-`), plus these types; nil: all.
+        var streamPrefixes: [String]? = nil
+        var types: [String] = []
+        /// Only transactions older than every one still running (the runner's rule); false
+        /// reads whatever the snapshot sees, for a one-off fold in one snapshot.
+        var settledOnly = true
+    }
+
+    /// Up to `limit` events after `checkpoint` in log order, never passing an event whose
+    /// transaction is still running (the same rule as `EventStore.readAll`).
+    func page(after checkpoint: Checkpoint, limit: Int, filter: Filter = Filter()) throws -> (
+        events: [LoggedEvent], last: Checkpoint?
+    ) {
+        var sql = """
+            SELECT transaction_id::text::bigint, position, type, schema_version, payload::text, business_date
+            FROM events
+            WHERE (transaction_id, position) > ($1::text::xid8, $2::bigint)
+            """
+        if filter.settledOnly { sql += "\n  AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())" }
+        var binds: [any PostgresBindable] = [String(checkpoint.transactionID), checkpoint.position, limit]
+        if let asOf = filter.asOf {
+            binds.append(asOf.sqlDate)
+            sql += "\n  AND business_date <= $\(binds.count)::date"
+        }
+        if let through = filter.through {
+            binds.append(String(through.transactionID))
+            binds.append(through.position)
+            sql += "\n  AND (transaction_id, position) <= ($\(binds.count - 1)::text::xid8, $\(binds.count)::bigint)"
+        }
+        if let prefixes = filter.streamPrefixes {
+            binds.append(PostgresArray(prefixes.map { $0 + "%" }))
+            binds.append(PostgresArray(filter.types))
+            sql += "\n  AND (stream LIKE ANY ($\(binds.count - 1)::text[]) OR type = ANY ($\(binds.count)::text[]))"
+        }
+        sql += "\nORDER BY transaction_id, position LIMIT $3"
+        let rows = try connection.query(sql, binds, prepared: true)
+        var events: [LoggedEvent] = []
+        events.reserveCapacity(rows.count)
+        for row in rows {
+            events.append(try Self.decode(row))
+        }
+        return (events, events.last?.checkpoint)
+    }
+
+    /// The last event a reader may take now (see `page`), or nil for an empty log.
+    func end() throws -> Checkpoint? {
+        let rows = try connection.query(
+            """
+            SELECT transaction_id::text::bigint, position FROM events
+            WHERE transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+            ORDER BY transaction_id DESC, position DESC LIMIT 1
+            """)
+        guard let row = rows.first else { return nil }
+        return Checkpoint(
+            transactionID: UInt64(try row.decode(Int64.self, at: 0)), position: try row.decode(Int64.self, at: 1))
+    }
+
+    /// How many events `forEachPage(after: .start, …, filter:)` would read.
+    func count(filter: Filter) throws -> Int {
+        var sql = "SELECT count(*) FROM events WHERE transaction_id < pg_snapshot_xmin(pg_current_snapshot())"
+        var binds: [any PostgresBindable] = []
+        if let through = filter.through {
+            binds.append(String(through.transactionID))
+            binds.append(through.position)
+            sql += " AND (transaction_id, position) <= ($1::text::xid8, $2::bigint)"
+        }
+        if let prefixes = filter.streamPrefixes {
+            binds.append(PostgresArray(prefixes.map { $0 + "%" }))
+            binds.append(PostgresArray(filter.types))
+            sql += " AND (stream LIKE ANY ($\(binds.count - 1)::text[]) OR type = ANY ($\(binds.count)::text[]))"
+        }
+        return try connection.query(sql, binds)[0].decode(Int.self, at: 0)
+    }
+
+    /// Calls `body` with every page after `checkpoint` until the log (as filtered) is read.
+    func forEachPage(
+        after checkpoint: Checkpoint, pageSize: Int, filter: Filter = Filter(), _ body: ([LoggedEvent]) throws -> Void
+    ) throws {
+        var cursor = checkpoint
+        while true {
+            let (events, last) = try page(after: cursor, limit: pageSize, filter: filter)
+            if !events.isEmpty { try body(events) }
+            guard let last, events.count == pageSize else { return }
+            cursor = last
+        }
+    }
+
+    static func decode(_ row: Row) throws -> LoggedEvent {
+        let transactionID = UInt64(try row.decode(Int64.self, at: 0))
+        let position = try row.decode(Int64.self, at: 1)
+        let type = try row.decode(String.self, at: 2)
+        let schemaVersion = try row.decode(Int.self, at: 3)
+        let payload = try row.decode(JSON.self, at: 4)
+        let date = try row.decode(SQLDate.self, at: 5)
+        do {
+            let day = try Day(year: date.year, month: date.month, day: date.day)
+            let event = try LedgerEvent.decode(type: type, schemaVersion: schemaVersion, date: day, payload: payload)
+            return LoggedEvent(checkpoint: Checkpoint(transactionID: transactionID, position: position), event: event)
+        } catch {
+            throw UnreadableEvent(position: position, reason: "\(error)")
+        }
+    }
+}
+
+extension ProjectionName {
+    /// The slice of the log this projection reads: its streams, plus order dispatches for
+    /// supply (they carry the SKU).
+    var logFilter: EventLog.Filter {
+        switch self {
+        case .portfolio: EventLog.Filter(streamPrefixes: ["investment-"])
+        case .labs: EventLog.Filter(streamPrefixes: ["lab-"])
+        case .orders: EventLog.Filter(streamPrefixes: ["order-"])
+        case .supply: EventLog.Filter(streamPrefixes: ["supply-"], types: ["order.shipment_dispatched"])
+        }
+    }
+}

@@ -1,0 +1,166 @@
+import EventStore
+import Foundation
+import Ledger
+import Postgres
+
+/// Where one projection stands: `ledger projections status`.
+public struct ProjectionStatus: Sendable, Equatable {
+    public var projection: ProjectionName
+    /// The position of the last event applied (0: none yet).
+    public var checkpoint: Int64
+    /// Committed events not applied yet.
+    public var lag: Int64
+}
+
+/// Brings the projection tables up to date with the log: `ledger projections run`.
+///
+/// Each batch of events is read once for every projection at the same checkpoint, and
+/// applied to each projection in its own transaction that also moves that projection's
+/// checkpoint; so an event is applied exactly once whatever instant the process is killed
+/// at. A per-projection advisory lock keeps two runners (or a runner and a rebuild) from
+/// both applying a batch: the second waits, then finds the checkpoint moved and rereads.
+public final class ProjectionRunner {
+    public let connection: PostgresConnection
+    /// Events read per batch.
+    public var batchSize: Int
+    /// Told when another session holds a projection's lock (with that session's PID, if
+    /// it could be found), before waiting for it.
+    public var onLockWait: ((ProjectionName, Int32?) -> Void)?
+    /// Called inside each projection's transaction after its rows are written and before
+    /// it commits: tests use it to stop a run at its most awkward instant.
+    public var beforeCommit: ((ProjectionName, Checkpoint) throws -> Void)?
+
+    public init(connection: PostgresConnection, batchSize: Int = 10_000) {
+        self.connection = connection
+        self.batchSize = batchSize
+    }
+
+    /// Applies every committed event not yet applied to each projection, then returns the
+    /// number of events applied (counted once per event, however many projections it fed).
+    @discardableResult
+    public func runOnce(_ names: [ProjectionName] = ProjectionName.allCases, shouldStop: () -> Bool = { false })
+        throws -> Int
+    {
+        let store = EventStore(connection: connection)
+        var applied = 0
+        while !shouldStop() {
+            let checkpoints = try self.checkpoints(names)
+            guard let lowest = checkpoints.values.min() else { return applied }
+            let group = names.filter { checkpoints[$0] == lowest }
+            let records = try store.readAll(after: lowest, limit: batchSize)
+            guard let through = records.last?.checkpoint else { return applied }
+            var events: [LedgerEvent] = []
+            events.reserveCapacity(records.count)
+            for record in records { events.append(try LedgerEvent(record: record)) }
+            var anyApplied = false
+            for name in group {
+                if try apply(events, to: name, from: lowest, through: through) { anyApplied = true }
+            }
+            if anyApplied { applied += records.count }
+        }
+        return applied
+    }
+
+    /// Applies a batch to one projection, unless another runner moved its checkpoint
+    /// meanwhile (then it returns false and the caller rereads).
+    func apply(_ events: [LedgerEvent], to name: ProjectionName, from: Checkpoint, through: Checkpoint) throws -> Bool {
+        func run<Row: ProjectionTable>(_ type: Row.Type) throws -> Bool {
+            try connection.transaction { db in
+                try ProjectionSQL.lock(name, on: db, waiting: onLockWait)
+                guard try ProjectionSQL.checkpoint(of: name, on: db) == from else { return false }
+                var keys = Set<String>()
+                for event in events { if let key = Row.key(of: event) { keys.insert(key) } }
+                var state = ProjectionState<Row>()
+                if !keys.isEmpty { state.rows = try ProjectionSQL.load(Row.self, keys: Array(keys), from: db) }
+                for event in events { state.apply(event) }
+                let changed = state.touched.sorted()
+                try ProjectionSQL.replace(changed, with: changed.map { state.rows[$0]! }, on: db)
+                try ProjectionSQL.setCheckpoint(name, to: through, on: db)
+                try beforeCommit?(name, through)
+                return true
+            }
+        }
+        return try run(name.rowType)
+    }
+
+    func checkpoints(_ names: [ProjectionName]) throws -> [ProjectionName: Checkpoint] {
+        var out: [ProjectionName: Checkpoint] = [:]
+        for row in try connection.query(
+            "SELECT projection, transaction_id, position FROM projections.checkpoints", prepared: true)
+        {
+            guard let name = ProjectionName(rawValue: try row.decode(String.self, at: 0)), names.contains(name) else {
+                continue
+            }
+            out[name] = Checkpoint(
+                transactionID: UInt64(try row.decode(Int64.self, at: 1)), position: try row.decode(Int64.self, at: 2))
+        }
+        for name in names where out[name] == nil { out[name] = .start }
+        return out
+    }
+
+    /// Each projection's checkpoint and how many committed events it has yet to apply.
+    public func status() throws -> [ProjectionStatus] {
+        let store = EventStore(connection: connection)
+        let checkpoints = try self.checkpoints(ProjectionName.allCases)
+        return try ProjectionName.allCases.map { name in
+            let checkpoint = checkpoints[name]!
+            return ProjectionStatus(
+                projection: name, checkpoint: checkpoint.position, lag: try store.count(after: checkpoint))
+        }
+    }
+
+    /// `ledger projections run --follow`: catches up, then waits for appends (LISTEN on
+    /// `EventStore.notificationChannel`, with a poll every `pollInterval` in case a
+    /// notification is missed) and catches up again, until `shouldStop` returns true.
+    /// A lost connection is reopened with backoff (up to `maxBackoff` between attempts);
+    /// `onReconnect` is told each failure so the CLI can say so on stderr.
+    public static func follow(
+        databaseURL: String?, batchSize: Int = 10_000, pollInterval: Duration = .seconds(1),
+        maxBackoff: Duration = .seconds(30), shouldStop: () -> Bool,
+        onLockWait: ((ProjectionName, Int32?) -> Void)? = nil,
+        onBatch: ((Int) -> Void)? = nil, onReconnect: ((any Error, Duration) -> Void)? = nil
+    ) throws {
+        var backoff: Duration = .milliseconds(100)
+        var connectedOnce = false
+        while !shouldStop() {
+            do {
+                let connection = try PostgresConnection(url: databaseURL, applicationName: "ledger projections run")
+                connectedOnce = true
+                try connection.listen(EventStore.notificationChannel)
+                let runner = ProjectionRunner(connection: connection, batchSize: batchSize)
+                runner.onLockWait = onLockWait
+                backoff = .milliseconds(100)
+                while !shouldStop() {
+                    let applied = try runner.runOnce(shouldStop: shouldStop)
+                    if applied > 0 { onBatch?(applied) }
+                    // Wake on a notification, or after the poll interval, or soon after a stop.
+                    var waited: Duration = .zero
+                    while waited < pollInterval, !shouldStop() {
+                        let slice = min(pollInterval - waited, .milliseconds(200))
+                        if !(try connection.waitForNotifications(timeout: slice)).isEmpty { break }
+                        waited += slice
+                    }
+                }
+            } catch let error as PostgresError where error.kind == .connection {
+                // A server that was never reachable is the user's to fix: fail fast.
+                guard connectedOnce else { throw error }
+                onReconnect?(error, backoff)
+                var slept: Duration = .zero
+                while slept < backoff, !shouldStop() {
+                    Thread.sleep(forTimeInterval: 0.05)
+                    slept += .milliseconds(50)
+                }
+                backoff = min(backoff * 2, maxBackoff)
+            } catch let error as EventStoreError {
+                guard connectedOnce, case .database(let e) = error, e.kind == .connection else { throw error }
+                onReconnect?(error, backoff)
+                var slept: Duration = .zero
+                while slept < backoff, !shouldStop() {
+                    Thread.sleep(forTimeInterval: 0.05)
+                    slept += .milliseconds(50)
+                }
+                backoff = min(backoff * 2, maxBackoff)
+            }
+        }
+    }
+}

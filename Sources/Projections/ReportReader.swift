@@ -1,0 +1,62 @@
+import EventStore
+import Ledger
+import Postgres
+
+/// The four reports as the CLI prints them, in the domain's own row types, so the JSON
+/// row (`json`) and formatted money come from one place whichever way a report is read.
+///
+/// Without a date, rows come from the projection tables (as fresh as the last
+/// `ledger projections run`). With `asOf`, the report is folded from the events whose
+/// business date is on or before that day, with the same `Reports` fold.
+public struct ReportReader {
+    public let connection: PostgresConnection
+    /// Events read per query for `asOf` reports.
+    public var pageSize = 20_000
+
+    public init(connection: PostgresConnection) {
+        self.connection = connection
+    }
+
+    public func portfolio(asOf: Day? = nil) throws -> [PortfolioPosition] {
+        guard let asOf else { return try stored(PortfolioPosition.self).sorted { $0.investment < $1.investment } }
+        return try fold(.portfolio, asOf: asOf).portfolio
+    }
+
+    public func labs(asOf: Day? = nil) throws -> [LabSummary] {
+        guard let asOf else { return try stored(LabSummary.self).sorted { $0.lab < $1.lab } }
+        return try fold(.labs, asOf: asOf).labs
+    }
+
+    public func orders(asOf: Day? = nil) throws -> [OrderSummary] {
+        guard let asOf else { return try stored(OrderSummary.self).sorted { $0.order < $1.order } }
+        return try fold(.orders, asOf: asOf).orders
+    }
+
+    public func supply(asOf: Day? = nil) throws -> [SupplyPosition] {
+        guard let asOf else { return try stored(SupplyPosition.self).sorted { $0.sku < $1.sku } }
+        return try fold(.supply, asOf: asOf).supply
+    }
+
+    private func stored<Row: ProjectionTable>(_ type: Row.Type) throws -> [Row] {
+        let rows = try connection.query("SELECT \(Row.loadColumns) FROM \(Row.table)", prepared: true)
+        var out: [Row] = []
+        out.reserveCapacity(rows.count)
+        for row in rows { out.append(try Row(row: row)) }
+        return out
+    }
+
+    /// Folds the events of one report's streams up to `asOf`, in log order.
+    private func fold(_ name: ProjectionName, asOf: Day) throws -> Reports {
+        var filter = name.logFilter
+        filter.asOf = asOf
+        filter.settledOnly = false
+        var reports = Reports()
+        // A snapshot, so pages agree with each other while writers append.
+        try connection.transaction(.repeatableRead) { db in
+            try EventLog(connection: db).forEachPage(after: .start, pageSize: pageSize, filter: filter) { page in
+                for logged in page { reports.apply(logged.event) }
+            }
+        }
+        return reports
+    }
+}
