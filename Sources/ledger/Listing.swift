@@ -19,7 +19,7 @@ struct Listing {
     }
 
     func print(_ format: OutputFormat) {
-        FileHandle.standardOutput.write(Data(render(format).utf8))
+        Swift.print(render(format), terminator: "")
     }
 
     func renderJSON() -> String {

@@ -1,3 +1,2 @@
 import ArgumentParser
-struct DemoCommand: ParsableCommand { static let configuration = CommandConfiguration(commandName: "demo") }
 struct BenchGroup: ParsableCommand { static let configuration = CommandConfiguration(commandName: "bench") }
