@@ -1,0 +1,176 @@
+import EventStore
+import Foundation
+import Ledger
+import Postgres
+@testable import Projections
+import Synchronization
+import Testing
+import TestSupport
+
+struct Killed: Error {}
+
+@Suite struct ProjectionRunnerTests {
+    @Test func runAppliesEveryEventOnceAndEqualsAFoldAfterRandomInterleavings() throws {
+        for seed in [1, 2, 3] as [UInt64] {
+            try TestDatabase.with { url in
+                let db = try PostgresConnection(url: url)
+                let driver = LedgerDriver(connection: db)
+                var rng = SeededGenerator(seed: seed)
+                let runner = ProjectionRunner(connection: db, batchSize: 7)
+                for _ in 0..<12 {
+                    try driver.loadRandom(Int.random(in: 0...40, using: &rng), rng: &rng)
+                    if rng.next() % 2 == 0 { try runner.runOnce() }
+                }
+                try runner.runOnce()
+                #expect(try StoredReports(db) == StoredReports(try foldedReports(db)), "seed \(seed)")
+                #expect(try runner.status().allSatisfy { $0.lag == 0 })
+                #expect(try runner.runOnce() == 0)
+            }
+        }
+    }
+
+    @Test func statusShowsCheckpointAndLag() throws {
+        try TestDatabase.with { url in
+            let db = try PostgresConnection(url: url)
+            try LedgerDriver(connection: db).loadReferenceScenario()
+            let runner = ProjectionRunner(connection: db)
+            let total = try db.query("SELECT count(*), max(position) FROM events")[0]
+            let count = try total.decode(Int64.self, at: 0)
+            #expect(try runner.status().map(\.lag) == [count, count, count, count])
+            try runner.runOnce()
+            let status = try runner.status()
+            #expect(status.map(\.projection) == ProjectionName.allCases)
+            #expect(status.allSatisfy { $0.lag == 0 && $0.checkpoint == (try? total.decode(Int64.self, at: 1)) })
+        }
+    }
+
+    @Test func aRunKilledBeforeCommitLeavesRowsAndCheckpointConsistent() throws {
+        try TestDatabase.with { url in
+            let db = try PostgresConnection(url: url)
+            try LedgerDriver(connection: db).loadReferenceScenario()
+            for victim in ProjectionName.allCases {
+                let runner = ProjectionRunner(connection: db, batchSize: 5)
+                var commits = 0
+                runner.beforeCommit = { name, _ in
+                    if name == victim {
+                        commits += 1
+                        if commits == 3 { throw Killed() }
+                    }
+                }
+                #expect(throws: Killed.self) { try runner.runOnce() }
+                // A fresh runner (the process restarted) finishes the job.
+                try ProjectionRunner(connection: db, batchSize: 5).runOnce()
+                #expect(try StoredReports(db) == StoredReports(try foldedReports(db)))
+                // Start over for the next victim.
+                try db.execute(script: "UPDATE projections.checkpoints SET transaction_id = 0, position = 0; DELETE FROM projections.portfolio; DELETE FROM projections.labs; DELETE FROM projections.orders; DELETE FROM projections.supply")
+            }
+        }
+    }
+
+    @Test func twoConcurrentRunnersNeverDoubleApply() throws {
+        try TestDatabase.with { url in
+            let db = try PostgresConnection(url: url)
+            let driver = LedgerDriver(connection: db)
+            var rng = SeededGenerator(seed: 42)
+            try driver.loadReferenceScenario()
+            try driver.loadRandom(300, rng: &rng)
+            let results = runConcurrently(4) { _ in
+                let c = try PostgresConnection(url: url)
+                return try ProjectionRunner(connection: c, batchSize: 3).runOnce()
+            }
+            for r in results { _ = try r.get() }
+            #expect(try StoredReports(db) == StoredReports(try foldedReports(db)))
+        }
+    }
+
+    @Test func aSecondRunnerWaitsAndNamesTheHolder() throws {
+        try TestDatabase.with { url in
+            let db = try PostgresConnection(url: url)
+            try LedgerDriver(connection: db).loadReferenceScenario()
+            let holder = try PostgresConnection(url: url)
+            let (k1, k2) = ProjectionName.orders.lockKeys
+            try holder.execute(script: "BEGIN")
+            try holder.query("SELECT pg_advisory_xact_lock($1::int4, $2::int4)", [k1, k2])
+            let told = Mutex<[Int32?]>([])
+            let holderPID = holder.backendPID
+            let waiter = Thread {
+                let c = try! PostgresConnection(url: url)
+                let runner = ProjectionRunner(connection: c)
+                runner.onLockWait = { name, pid in told.withLock { $0.append(pid) }; _ = name }
+                _ = try! runner.runOnce()
+            }
+            waiter.start()
+            var waited = 0
+            while told.withLock({ $0.isEmpty }) && waited < 100 {
+                usleep(50_000)
+                waited += 1
+            }
+            #expect(told.withLock { $0 } == [holderPID])
+            try holder.execute(script: "COMMIT")
+            waited = 0
+            while (try ProjectionRunner(connection: db).status().contains { $0.lag > 0 }) && waited < 100 {
+                usleep(50_000)
+                waited += 1
+            }
+            #expect(try StoredReports(db) == StoredReports(try foldedReports(db)))
+        }
+    }
+
+    @Test func anEventWhoseTransactionCommitsLateIsAppliedAfterItCommits() throws {
+        try TestDatabase.with { url in
+            let db = try PostgresConnection(url: url)
+            let driver = LedgerDriver(connection: db)
+            try driver.loadReferenceScenario()
+            let runner = ProjectionRunner(connection: db)
+            try runner.runOnce()
+
+            // A writer takes an earlier position, then commits after a later one.
+            let slow = try PostgresConnection(url: url)
+            try slow.execute(script: "BEGIN")
+            let late = LedgerDriver(connection: slow)
+            late.world = driver.world
+            try late.run("supply.receive", ["sku": "l40s", "quantity": "7"])
+            try driver.run("supply.receive", ["sku": "h100-sxm5-80gb", "quantity": "3"])
+            try runner.runOnce()
+            try slow.execute(script: "COMMIT")
+            try runner.runOnce()
+
+            let supply = try ReportReader(connection: db).supply()
+            #expect(supply.first { $0.sku == "l40s" }?.received == 7)
+            #expect(supply.first { $0.sku == "h100-sxm5-80gb" }?.received == 103)
+            #expect(try StoredReports(db) == StoredReports(try foldedReports(db)))
+        }
+    }
+
+    @Test func followAppliesNewEventsAndStopsWhenAsked() throws {
+        try TestDatabase.with { url in
+            let db = try PostgresConnection(url: url)
+            let driver = LedgerDriver(connection: db)
+            try driver.loadReferenceScenario()
+            let stop = Atomic<Bool>(false)
+            let finished = Atomic<Bool>(false)
+            let thread = Thread {
+                try? ProjectionRunner.follow(
+                    databaseURL: url, pollInterval: .seconds(5), shouldStop: { stop.load(ordering: .relaxed) })
+                finished.store(true, ordering: .relaxed)
+            }
+            thread.start()
+            func caughtUp() throws -> Bool {
+                for _ in 0..<100 {
+                    if try ProjectionRunner(connection: db).status().allSatisfy({ $0.lag == 0 }) { return true }
+                    usleep(20_000)
+                }
+                return false
+            }
+            #expect(try caughtUp())
+            try driver.run("supply.receive", ["sku": "l40s", "quantity": "9"])
+            // Woken by NOTIFY, well before the 5 s poll.
+            #expect(try caughtUp())
+            #expect(try StoredReports(db) == StoredReports(try foldedReports(db)))
+            stop.store(true, ordering: .relaxed)
+            for _ in 0..<100 where !finished.load(ordering: .relaxed) { usleep(20_000) }
+            let done = finished.load(ordering: .relaxed)
+            #expect(done)
+        }
+    }
+}

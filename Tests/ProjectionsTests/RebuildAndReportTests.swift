@@ -1,0 +1,100 @@
+import EventStore
+import Foundation
+import Ledger
+import Postgres
+@testable import Projections
+import Synchronization
+import Testing
+import TestSupport
+
+@Suite struct RebuildAndReportTests {
+    @Test func rebuildEqualsRun() throws {
+        try TestDatabase.with { url in
+            let db = try PostgresConnection(url: url)
+            let driver = LedgerDriver(connection: db)
+            var rng = SeededGenerator(seed: 7)
+            try driver.loadReferenceScenario()
+            try driver.loadRandom(400, rng: &rng)
+            try ProjectionRunner(connection: db).runOnce()
+            let run = try StoredReports(db)
+            var progress: [(Int, Int)] = []
+            let rebuilder = ProjectionRebuilder(connection: db, pageSize: 50)
+            rebuilder.progress = { done, total, _ in progress.append((done, total)) }
+            let summary = try rebuilder.rebuild()
+            #expect(try StoredReports(db) == run)
+            #expect(run == StoredReports(try foldedReports(db)))
+            #expect(progress.last.map { $0.0 == $0.1 } == true)
+            #expect(summary.events == progress.last?.0)
+            // One projection alone, too.
+            try ProjectionRebuilder(connection: db, pageSize: 10).rebuild([.supply])
+            #expect(try StoredReports(db) == run)
+            #expect(try ProjectionRunner(connection: db).status().allSatisfy { $0.lag == 0 })
+        }
+    }
+
+    @Test func reportsAnswerTheOldStateUntilTheRebuildSwaps() throws {
+        try TestDatabase.with { url in
+            let db = try PostgresConnection(url: url)
+            let driver = LedgerDriver(connection: db)
+            try driver.loadReferenceScenario()
+            try ProjectionRunner(connection: db).runOnce()
+            let before = try StoredReports(db)
+            try driver.run("order.pay", ["order": "ntt-001", "amount": "25000000", "currency": "JPY"])
+
+            let reader = try PostgresConnection(url: url)
+            let rebuilding = try PostgresConnection(url: url)
+            let rebuilder = ProjectionRebuilder(connection: rebuilding)
+            var seenDuringSwap: StoredReports?
+            var viewRows = 0
+            rebuilder.beforeSwapCommit = {
+                seenDuringSwap = try StoredReports(reader)
+                viewRows = try reader.query("SELECT * FROM reporting.orders").count
+            }
+            try rebuilder.rebuild()
+            #expect(seenDuringSwap == before)
+            #expect(viewRows == before.orders.count)
+            #expect(try StoredReports(reader) == StoredReports(try foldedReports(db)))
+            #expect(try ReportReader(connection: reader).orders().first { $0.order == "ntt-001" }?.paid.decimalString == "125000000")
+
+            // A rebuild killed before its swap leaves the live state as it was.
+            let killed = ProjectionRebuilder(connection: rebuilding)
+            killed.beforeSwapCommit = { throw Killed() }
+            let now = try StoredReports(reader)
+            #expect(throws: Killed.self) { try killed.rebuild() }
+            #expect(try StoredReports(reader) == now)
+        }
+    }
+
+    @Test func asOfEqualsFoldingOnlyEventsUpToThatDate() throws {
+        try TestDatabase.with { url in
+            let db = try PostgresConnection(url: url)
+            let driver = LedgerDriver(connection: db)
+            var rng = SeededGenerator(seed: 11)
+            try driver.loadReferenceScenario()
+            try driver.loadRandom(300, rng: &rng)
+            for date in ["2023-12-31", "2024-01-15", "2024-02-04", "2024-03-01", "2024-06-30", "2024-12-31"] {
+                let day = try Day(date)
+                #expect(try StoredReports(db, asOf: day) == StoredReports(try foldedReports(db, asOf: day)), "\(date)")
+            }
+            let early = try ReportReader(connection: db).orders(asOf: try Day("2024-02-01")).first { $0.order == "ntt-001" }
+            #expect(early?.shipped == 25)
+            #expect(early?.invoiced.decimalString == "0")
+        }
+    }
+
+    @Test func storedRowsReadBackIntoTheDomainTypesExactly() throws {
+        try TestDatabase.with { url in
+            let db = try PostgresConnection(url: url)
+            try LedgerDriver(connection: db).loadReferenceScenario()
+            try ProjectionRunner(connection: db).runOnce()
+            let stored = try StoredReports(db)
+            #expect(stored == StoredReports(try foldedReports(db)))
+            let lab = try #require(stored.labs.first)
+            #expect(lab.partners == ["University of Tokyo", "RIKEN \"AIP\""])
+            #expect(lab.json["remaining"]?.stringValue == "770000000")
+            let elyza = try #require(stored.portfolio.first { $0.investment == "elyza-safe" })
+            #expect(elyza.disbursed.decimalString == "400000.50")
+            #expect(elyza.moic == "1.00")
+        }
+    }
+}
