@@ -54,6 +54,7 @@ public final class CommandHandler {
     /// Decides `command` and appends its events; returns what was appended (or, for a
     /// repeated idempotency key, what the first call appended).
     /// Throws `Rejection`, `EventStoreError`, `Failure` or `UnreadableEvent`.
+    @discardableResult
     public func handle(_ command: LedgerCommand, idempotencyKey: String? = nil) throws -> AppendResult {
         let fingerprint = Self.fingerprint(of: command)
         if let idempotencyKey,
