@@ -180,3 +180,18 @@ struct StoredReports: Equatable {
         supply = reports.supply
     }
 }
+
+/// Runs the projections until no committed event is left to apply. One `runOnce` can stop
+/// short when a transaction in another database of the cluster (another test) is open:
+/// the log is only read up to the oldest running transaction.
+@discardableResult
+func catchUp(_ db: PostgresConnection) throws -> Int {
+    let runner = ProjectionRunner(connection: db)
+    var applied = 0
+    for _ in 0..<500 {
+        applied += try runner.runOnce()
+        if try runner.status().allSatisfy({ $0.lag == 0 }) { return applied }
+        usleep(10_000)
+    }
+    return applied
+}

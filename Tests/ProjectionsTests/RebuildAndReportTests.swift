@@ -15,18 +15,20 @@ import TestSupport
             var rng = SeededGenerator(seed: 7)
             try driver.loadReferenceScenario()
             try driver.loadRandom(400, rng: &rng)
-            try ProjectionRunner(connection: db).runOnce()
+            try catchUp(db)
             let run = try StoredReports(db)
             var progress: [(Int, Int)] = []
             let rebuilder = ProjectionRebuilder(connection: db, pageSize: 50)
             rebuilder.progress = { done, total, _ in progress.append((done, total)) }
             let summary = try rebuilder.rebuild()
+            try catchUp(db)
             #expect(try StoredReports(db) == run)
             #expect(run == StoredReports(try foldedReports(db)))
             #expect(progress.last.map { $0.0 == $0.1 } == true)
             #expect(summary.events == progress.last?.0)
             // One projection alone, too.
             try ProjectionRebuilder(connection: db, pageSize: 10).rebuild([.supply])
+            try catchUp(db)
             #expect(try StoredReports(db) == run)
             #expect(try ProjectionRunner(connection: db).status().allSatisfy { $0.lag == 0 })
         }
@@ -37,7 +39,7 @@ import TestSupport
             let db = try PostgresConnection(url: url)
             let driver = LedgerDriver(connection: db)
             try driver.loadReferenceScenario()
-            try ProjectionRunner(connection: db).runOnce()
+            try catchUp(db)
             let before = try StoredReports(db)
             try driver.run("order.pay", ["order": "ntt-001", "amount": "25000000", "currency": "JPY"])
 
@@ -51,6 +53,7 @@ import TestSupport
                 viewRows = try reader.query("SELECT * FROM reporting.orders").count
             }
             try rebuilder.rebuild()
+            try catchUp(db)
             #expect(seenDuringSwap == before)
             #expect(viewRows == before.orders.count)
             #expect(try StoredReports(reader) == StoredReports(try foldedReports(db)))
@@ -86,7 +89,7 @@ import TestSupport
         try TestDatabase.with { url in
             let db = try PostgresConnection(url: url)
             try LedgerDriver(connection: db).loadReferenceScenario()
-            try ProjectionRunner(connection: db).runOnce()
+            try catchUp(db)
             let stored = try StoredReports(db)
             #expect(stored == StoredReports(try foldedReports(db)))
             let lab = try #require(stored.labs.first)

@@ -24,7 +24,7 @@ import TestSupport
             let driver = LedgerDriver(connection: db)
             try driver.loadReferenceScenario()
             try driver.loadRandom(200, rng: &rng)
-            try ProjectionRunner(connection: db).runOnce()
+            try catchUp(db)
             let reader = ReportReader(connection: db)
             func viewJSON(_ view: String, _ key: String) throws -> [JSON] {
                 try db.query("SELECT to_jsonb(v)::text FROM reporting.\(view) v ORDER BY \(key)").map {
@@ -61,7 +61,7 @@ import TestSupport
         try TestDatabase.with { url in
             let db = try PostgresConnection(url: url)
             try LedgerDriver(connection: db).loadReferenceScenario()
-            try ProjectionRunner(connection: db).runOnce()
+            try catchUp(db)
             let analyst = try analyst(url, db)
             for view in ["portfolio", "labs", "orders", "supply", "events"] {
                 #expect(try analyst.query("SELECT * FROM reporting.\(view)").count > 0, "reporting.\(view)")
@@ -87,7 +87,7 @@ import TestSupport
         try TestDatabase.with { url in
             let db = try PostgresConnection(url: url)
             try LedgerDriver(connection: db).loadReferenceScenario()
-            try ProjectionRunner(connection: db).runOnce()
+            try catchUp(db)
             let analyst = try analyst(url, db)
             func example(_ name: String) throws -> [[String?]] {
                 let sql = try String(
@@ -122,7 +122,7 @@ import TestSupport
             try driver.loadReferenceScenario()
             try driver.loadRandom(200, rng: &rng)
             #expect(try verify(connection: db).isIntact)  // projections empty at checkpoint 0
-            try ProjectionRunner(connection: db).runOnce()
+            try catchUp(db)
             let result = try verify(connection: db, pageSize: 17)
             let events = try db.query("SELECT count(*) FROM events")[0].decode(Int.self, at: 0)
             guard case .intact(let checked, let rows) = result else {
@@ -138,7 +138,7 @@ import TestSupport
         try TestDatabase.with { url in
             let db = try PostgresConnection(url: url)
             try LedgerDriver(connection: db).loadReferenceScenario()
-            try ProjectionRunner(connection: db).runOnce()
+            try catchUp(db)
             try db.execute(script: "SET session_replication_role = replica; \(sql); SET session_replication_role = origin")
             return try verify(connection: db)
         }
@@ -165,11 +165,23 @@ import TestSupport
     @Test func verifyFindsReorderedEvents() throws {
         let result = try tampered(
             """
-            UPDATE events SET version = -version WHERE stream = 'order-ntt-001' AND version IN (2, 3);
-            UPDATE events SET version = 5 - version WHERE stream = 'order-ntt-001' AND version IN (-2, -3)
+            UPDATE events SET version = version + 100 WHERE stream = 'order-ntt-001' AND version IN (2, 3);
+            UPDATE events SET version = 105 - version WHERE stream = 'order-ntt-001' AND version IN (102, 103)
             """)
         guard case .damaged(let problem) = result else { Issue.record("not found: \(result)"); return }
         #expect(problem.position != nil)
+        #expect(problem.description.contains("stream order-ntt-001 version"), "\(problem)")
+    }
+
+    @Test func verifyFindsEventsMovedInTheLog() throws {
+        let result = try tampered(
+            """
+            UPDATE events SET position = -position WHERE stream = 'order-ntt-001' AND version IN (2, 3);
+            UPDATE events SET position = (SELECT -min(position) FROM events WHERE stream = 'order-ntt-001' AND version IN (2, 3)) + (SELECT -max(position) FROM events WHERE stream = 'order-ntt-001' AND version IN (2, 3)) + position
+              WHERE stream = 'order-ntt-001' AND version IN (2, 3)
+            """)
+        guard case .damaged(let problem) = result else { Issue.record("not found: \(result)"); return }
+        #expect(problem.description.contains("events were reordered"), "\(problem)")
     }
 
     @Test func verifyFindsAnEditedProjectionRow() throws {
