@@ -1,0 +1,55 @@
+import EventStore
+import Foundation
+import Ledger
+import Postgres
+@testable import Projections
+import Testing
+import TestSupport
+
+/// Peak resident set size of this process, from /proc (Linux).
+func peakRSSMegabytes() -> Double {
+    guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
+        let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") })
+    else { return 0 }
+    let kb = Double(line.split(separator: " ").dropFirst().first.map(String.init) ?? "0") ?? 0
+    return kb / 1024
+}
+
+@Suite struct BenchmarkTests {
+    /// `LEDGER_BENCH_EVENTS=1000000` measures a rebuild of that many events; without it a
+    /// small log checks that the synthetic ledger is valid and that rebuild, run and
+    /// verify agree on it.
+    @Test func rebuildOfASyntheticLedger() throws {
+        let count = ProcessInfo.processInfo.environment["LEDGER_BENCH_EVENTS"].flatMap { Int($0) } ?? 20_000
+        try TestDatabase.with { url in
+            let db = try PostgresConnection(url: url)
+            var clock = ContinuousClock.now
+            let written = try SyntheticLedger.append(events: count, to: db)
+            let generated = ContinuousClock.now - clock
+            #expect(written == count)
+            try db.execute(script: "VACUUM ANALYZE events")
+            let rssBefore = peakRSSMegabytes()
+            clock = ContinuousClock.now
+            let summary = try ProjectionRebuilder(connection: db).rebuild()
+            let rebuild = ContinuousClock.now - clock
+            let rssAfter = peakRSSMegabytes()
+            clock = ContinuousClock.now
+            let orders = try ReportReader(connection: db).orders()
+            let load = ContinuousClock.now - clock
+            let dbTime = try db.query("EXPLAIN (ANALYZE, FORMAT JSON) SELECT \(OrderSummary.loadColumns) FROM projections.orders")
+            print(
+                """
+                BENCH events=\(written) generate=\(generated) rebuild=\(rebuild) \
+                events/s=\(Int(summary.eventsPerSecond)) (whole rebuild \(Int(Double(written) / rebuild.seconds))) \
+                rows=\(summary.rows) peakRSS before=\(rssBefore)MB after=\(rssAfter)MB \
+                orders=\(orders.count) loadOrders=\(load) \
+                explain=\(String(describing: dbTime.first?.text(at: 0)?.split(separator: "\n").filter { $0.contains("Execution Time") }))
+                """)
+            if count <= 50_000 {
+                #expect(try verify(connection: db).isIntact)
+                let rebuilt = try StoredReports(db)
+                #expect(rebuilt == StoredReports(try foldedReports(db)))
+            }
+        }
+    }
+}
