@@ -200,8 +200,29 @@ public final class EventStore {
     ///
     /// Only transactions older than every transaction still in progress are read
     /// (`pg_snapshot_xmin`), so an event whose transaction commits late is returned by a
-    /// later call instead of being passed over.
-    public func readAll(after checkpoint: Checkpoint, limit: Int = 10_000) throws(EventStoreError) -> [EventRecord] {
+    /// later call instead of being passed over. Transaction ids are cluster-wide, so any
+    /// writing transaction that started earlier (in any database of the server) holds newer
+    /// events back until it ends; when a short read finds committed events held back like
+    /// this, it waits for them up to `settleTimeout` (transactions are usually
+    /// milliseconds long) rather than report the log as shorter than it is.
+    public func readAll(
+        after checkpoint: Checkpoint, limit: Int = 10_000, settleTimeout: Duration = .seconds(2)
+    ) throws(EventStoreError) -> [EventRecord] {
+        let clock = ContinuousClock()
+        let deadline = clock.now + settleTimeout
+        var pause: Duration = .milliseconds(2)
+        while true {
+            let records = try readSettled(after: checkpoint, limit: limit)
+            if records.count >= limit || clock.now >= deadline { return records }
+            let from = records.last?.checkpoint ?? checkpoint
+            guard try hasHeldBackEvents(after: from) else { return records }
+            let (seconds, attoseconds) = pause.components
+            usleep(UInt32(seconds * 1_000_000 + attoseconds / 1_000_000_000_000))
+            pause = min(pause * 2, .milliseconds(100))
+        }
+    }
+
+    private func readSettled(after checkpoint: Checkpoint, limit: Int) throws(EventStoreError) -> [EventRecord] {
         do {
             let rows = try connection.query(
                 """
@@ -216,6 +237,21 @@ public final class EventStore {
             throw EventStoreError.from(error)
         } catch {
             throw .database(PostgresError(kind: .client, message: "\(error)"))
+        }
+    }
+
+    /// True when committed events after `checkpoint` are held back by an older transaction.
+    private func hasHeldBackEvents(after checkpoint: Checkpoint) throws(EventStoreError) -> Bool {
+        do {
+            return try connection.query(
+                """
+                SELECT EXISTS (SELECT 1 FROM events
+                  WHERE (transaction_id, position) > ($1::text::xid8, $2::bigint)
+                    AND transaction_id >= pg_snapshot_xmin(pg_current_snapshot()))
+                """, [String(checkpoint.transactionID), checkpoint.position], prepared: true
+            )[0].decode(Bool.self, at: 0)
+        } catch {
+            throw EventStoreError.from(error)
         }
     }
 
