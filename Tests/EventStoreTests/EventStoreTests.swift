@@ -148,7 +148,7 @@ func eventCount(_ db: PostgresConnection) throws -> Int {
 
             var checkpoint = Checkpoint.start
             var seen: [String] = []
-            for record in try reader.readAll(after: checkpoint) {
+            for record in try reader.readAll(after: checkpoint, settleTimeout: .milliseconds(50)) {
                 seen.append(record.stream)
                 checkpoint = record.checkpoint
             }
