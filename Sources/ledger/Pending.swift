@@ -1,2 +1,1 @@
 import ArgumentParser
-struct BenchGroup: ParsableCommand { static let configuration = CommandConfiguration(commandName: "bench") }
