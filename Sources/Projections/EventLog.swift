@@ -56,7 +56,9 @@ struct EventLog {
             binds.append(PostgresArray(filter.types))
             sql += "\n  AND (stream LIKE ANY ($\(binds.count - 1)::text[]) OR type = ANY ($\(binds.count)::text[]))"
         }
-        sql += "\nORDER BY transaction_id, position LIMIT $3"
+        // Qualified: a bare `transaction_id` would name the bigint output column, which has
+        // no index, and PostgreSQL would sort the whole rest of the log for every page.
+        sql += "\nORDER BY events.transaction_id, events.position LIMIT $3"
         let rows = try connection.query(sql, binds, prepared: true)
         var events: [LoggedEvent] = []
         events.reserveCapacity(rows.count)
@@ -72,7 +74,7 @@ struct EventLog {
             """
             SELECT transaction_id::text::bigint, position FROM events
             WHERE transaction_id < pg_snapshot_xmin(pg_current_snapshot())
-            ORDER BY transaction_id DESC, position DESC LIMIT 1
+            ORDER BY events.transaction_id DESC, events.position DESC LIMIT 1
             """)
         guard let row = rows.first else { return nil }
         return Checkpoint(

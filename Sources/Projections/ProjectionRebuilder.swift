@@ -64,6 +64,8 @@ public final class ProjectionRebuilder {
         }
         var filter = names.count == 1 ? names[0].logFilter : EventLog.Filter()
         filter.through = end
+        // Every transaction up to `end` had finished when `end` was read.
+        filter.settledOnly = false
         let total = try log.count(filter: filter)
         var portfolio = ProjectionState<PortfolioPosition>()
         var labs = ProjectionState<LabSummary>()

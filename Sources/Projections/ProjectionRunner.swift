@@ -41,22 +41,22 @@ public final class ProjectionRunner {
     public func runOnce(_ names: [ProjectionName] = ProjectionName.allCases, shouldStop: () -> Bool = { false })
         throws -> Int
     {
-        let store = EventStore(connection: connection)
+        let log = EventLog(connection: connection)
         var applied = 0
         while !shouldStop() {
             let checkpoints = try self.checkpoints(names)
             guard let lowest = checkpoints.values.min() else { return applied }
             let group = names.filter { checkpoints[$0] == lowest }
-            let records = try store.readAll(after: lowest, limit: batchSize)
-            guard let through = records.last?.checkpoint else { return applied }
-            var events: [LedgerEvent] = []
-            events.reserveCapacity(records.count)
-            for record in records { events.append(try LedgerEvent(record: record)) }
+            // The same rows, order and late-commit rule as `EventStore.readAll`, reading only
+            // the columns a fold needs.
+            let (page, last) = try log.page(after: lowest, limit: batchSize)
+            guard let through = last else { return applied }
+            let events = page.map(\.event)
             var anyApplied = false
             for name in group {
                 if try apply(events, to: name, from: lowest, through: through) { anyApplied = true }
             }
-            if anyApplied { applied += records.count }
+            if anyApplied { applied += page.count }
         }
         return applied
     }
