@@ -18,27 +18,30 @@ public struct ReportReader {
     }
 
     public func portfolio(asOf: Day? = nil) throws -> [PortfolioPosition] {
-        guard let asOf else { return try stored(PortfolioPosition.self).sorted { $0.investment < $1.investment } }
+        guard let asOf else { return try stored(PortfolioPosition.self) }
         return try fold(.portfolio, asOf: asOf).portfolio
     }
 
     public func labs(asOf: Day? = nil) throws -> [LabSummary] {
-        guard let asOf else { return try stored(LabSummary.self).sorted { $0.lab < $1.lab } }
+        guard let asOf else { return try stored(LabSummary.self) }
         return try fold(.labs, asOf: asOf).labs
     }
 
     public func orders(asOf: Day? = nil) throws -> [OrderSummary] {
-        guard let asOf else { return try stored(OrderSummary.self).sorted { $0.order < $1.order } }
+        guard let asOf else { return try stored(OrderSummary.self) }
         return try fold(.orders, asOf: asOf).orders
     }
 
     public func supply(asOf: Day? = nil) throws -> [SupplyPosition] {
-        guard let asOf else { return try stored(SupplyPosition.self).sorted { $0.sku < $1.sku } }
+        guard let asOf else { return try stored(SupplyPosition.self) }
         return try fold(.supply, asOf: asOf).supply
     }
 
     private func stored<Row: ProjectionTable>(_ type: Row.Type) throws -> [Row] {
-        let rows = try connection.query("SELECT \(Row.loadColumns) FROM \(Row.table)", prepared: true)
+        // Sorted by the server in byte order (what Swift's `<` gives for slugs): cheaper than
+        // moving 100,000 row structs around in a sort here.
+        let rows = try connection.query(
+            "SELECT \(Row.loadColumns) FROM \(Row.table) ORDER BY \(Row.keyColumn) COLLATE \"C\"", prepared: true)
         var out: [Row] = []
         out.reserveCapacity(rows.count)
         for row in rows { out.append(try Row(row: row)) }
