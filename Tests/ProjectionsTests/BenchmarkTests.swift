@@ -45,8 +45,14 @@ func peakRSSMegabytes() -> Double {
                 orders=\(orders.count) loadOrders=\(load) \
                 explain=\(String(describing: dbTime.first?.text(at: 0)?.split(separator: "\n").filter { $0.contains("Execution Time") }))
                 """)
+            clock = ContinuousClock.now
+            let asOf = try ReportReader(connection: db).orders(asOf: try Day("2024-12-31"))
+            let asOfTime = ContinuousClock.now - clock
+            clock = ContinuousClock.now
+            let verified = try verify(connection: db)
+            print("BENCH asOf orders=\(asOf.count) in \(asOfTime); verify \(verified.isIntact) in \(ContinuousClock.now - clock)")
+            #expect(verified.isIntact)
             if count <= 50_000 {
-                #expect(try verify(connection: db).isIntact)
                 let rebuilt = try StoredReports(db)
                 #expect(rebuilt == StoredReports(try foldedReports(db)))
             }
