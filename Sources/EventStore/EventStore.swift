@@ -229,7 +229,7 @@ public final class EventStore {
                 SELECT \(EventRecord.columns) FROM events
                 WHERE (transaction_id, position) > ($1::text::xid8, $2::bigint)
                   AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
-                ORDER BY transaction_id, position
+                ORDER BY events.transaction_id, events.position
                 LIMIT $3
                 """, [String(checkpoint.transactionID), checkpoint.position, limit], prepared: true)
             return try rows.map { try EventRecord(row: $0) }
@@ -255,21 +255,20 @@ public final class EventStore {
         }
     }
 
-    /// The checkpoint just after the event at `position`; for a position with no event,
-    /// the checkpoint before every event with a greater position.
+    /// The checkpoint of the event at `position`, so that reading after it continues the
+    /// log from there; for a position no event has (a gap left by a rolled-back
+    /// transaction), the checkpoint of the nearest event before it.
     public func checkpoint(afterPosition position: Int64) throws(EventStoreError) -> Checkpoint {
         guard position > 0 else { return .start }
         do {
             let rows = try connection.query(
                 """
-                SELECT coalesce(
-                  (SELECT transaction_id::text::bigint FROM events WHERE position = $1),
-                  (SELECT min(transaction_id::text::bigint) - 1 FROM events WHERE position > $1), 0)
+                SELECT transaction_id::text::bigint, position FROM events
+                WHERE position <= $1 ORDER BY position DESC LIMIT 1
                 """, [position])
-            let tx = try rows[0].decode(Int64.self, at: 0)
-            let exact = try connection.query("SELECT 1 FROM events WHERE position = $1", [position]).count == 1
-            return exact ? Checkpoint(transactionID: UInt64(tx), position: position)
-                : Checkpoint(transactionID: UInt64(max(tx, 0)), position: Int64.max)
+            guard let row = rows.first else { return .start }
+            return Checkpoint(
+                transactionID: UInt64(try row.decode(Int64.self, at: 0)), position: try row.decode(Int64.self, at: 1))
         } catch {
             throw EventStoreError.from(error)
         }

@@ -55,6 +55,11 @@ struct Listing {
         return out
     }
 
+    /// `42`, `-3.5`, `¥4,500,000`, `$1,250.50`, `1,250.50 CNY`.
+    static func looksNumeric(_ cell: String) -> Bool {
+        cell.range(of: #"^-?[¥$€£]?[0-9][0-9,]*(\.[0-9]+)?( [A-Z]{3})?$"#, options: .regularExpression) != nil
+    }
+
     func renderTable() -> String {
         let cells: [[String]] = display ?? rows.map { row in columns.map { Self.plain(row[$0]) } }
         let header = columns.map { $0.uppercased() }
@@ -62,13 +67,9 @@ struct Listing {
         for row in cells {
             for (i, cell) in row.enumerated() where i < widths.count { widths[i] = max(widths[i], cell.count) }
         }
-        // Right-align columns whose cells all look like numbers or amounts.
+        // Right-align columns whose cells are all numbers or amounts.
         let numeric = columns.indices.map { i in
-            !cells.isEmpty && cells.allSatisfy { row in
-                let c = row[i]
-                return c.isEmpty || c.first.map { $0.isNumber || "¥$€£-".contains($0) } == true
-                    && c.allSatisfy { $0.isNumber || ",.¥$€£- ".contains($0) || $0.isUppercase }
-            }
+            !cells.isEmpty && cells.allSatisfy { $0[i].isEmpty || Self.looksNumeric($0[i]) }
         }
         func line(_ row: [String]) -> String {
             row.enumerated().map { i, cell in
