@@ -21,9 +21,9 @@ public struct EventRecord: Sendable, Equatable {
 
     public var checkpoint: Checkpoint { Checkpoint(transactionID: transactionID, position: position) }
 
-    /// Columns in the order `decode(row:)` reads them.
-    static let columns =
-        "position, transaction_id::text::bigint, stream, version, type, schema_version, payload, metadata, business_date, recorded_at, event_id, hash"
+    /// The select list, in the order `init(row:)` reads it.
+    static let select =
+        "SELECT position, transaction_id::text::bigint, stream, version, type, schema_version, payload, metadata, business_date, recorded_at, event_id, hash"
 
     init(row: Row) throws {
         position = try row.decode(Int64.self, at: 0)

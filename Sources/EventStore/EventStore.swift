@@ -110,7 +110,7 @@ public final class EventStore {
         }
         do {
             let result = try connection.query(
-                "SELECT \(EventRecord.columns) FROM append_events($1, $2, $3, $4)",
+                EventRecord.select + " FROM append_events($1, $2, $3, $4)",
                 [JSON.array(expectations), JSON.array(rows), idempotencyKey, commandHash], prepared: true)
             let records = try result.map { try EventRecord(row: $0) }
             let sentIDs = Set(events.map(\.eventID))
@@ -135,7 +135,7 @@ public final class EventStore {
                 throw EventStoreError.idempotencyKeyReused(key: idempotencyKey)
             }
             let records = try connection.query(
-                "SELECT \(EventRecord.columns) FROM events WHERE position = ANY ($1::bigint[]) ORDER BY position",
+                EventRecord.select + " FROM events WHERE position = ANY ($1::bigint[]) ORDER BY position",
                 [try row.decode(String.self, at: 1)], prepared: true
             ).map { try EventRecord(row: $0) }
             return AppendResult(events: records, replayed: true)
@@ -179,7 +179,7 @@ public final class EventStore {
         guard !streams.isEmpty else { return [:] }
         do {
             let rows = try connection.query(
-                "SELECT \(EventRecord.columns) FROM events WHERE stream = ANY ($1::text[]) ORDER BY stream, version",
+                EventRecord.select + " FROM events WHERE stream = ANY ($1::text[]) ORDER BY stream, version",
                 [PostgresArray(streams)], prepared: true)
             var out: [String: [EventRecord]] = [:]
             for row in rows {
@@ -198,13 +198,13 @@ public final class EventStore {
 
     /// Up to `limit` events after `checkpoint`, in log order (transaction id, position).
     ///
-    /// Only transactions older than every transaction still in progress are read
-    /// (`pg_snapshot_xmin`), so an event whose transaction commits late is returned by a
-    /// later call instead of being passed over. Transaction ids are cluster-wide, so any
-    /// writing transaction that started earlier (in any database of the server) holds newer
-    /// events back until it ends; when a short read finds committed events held back like
-    /// this, it waits for them up to `settleTimeout` (transactions are usually
-    /// milliseconds long) rather than report the log as shorter than it is.
+    /// Only transactions older than every transaction of this database still in progress
+    /// are read (`log_horizon()`, Schema/004_log_horizon.sql), so an event whose transaction
+    /// commits late is returned by a later call instead of being passed over. A writing
+    /// transaction that started earlier holds newer events back until it ends; when a short
+    /// read finds committed events held back like this, it waits for them up to
+    /// `settleTimeout` (transactions are usually milliseconds long) rather than report the
+    /// log as shorter than it is.
     public func readAll(
         after checkpoint: Checkpoint, limit: Int = 10_000, settleTimeout: Duration = .seconds(2)
     ) throws(EventStoreError) -> [EventRecord] {
@@ -225,10 +225,10 @@ public final class EventStore {
     private func readSettled(after checkpoint: Checkpoint, limit: Int) throws(EventStoreError) -> [EventRecord] {
         do {
             let rows = try connection.query(
-                """
-                SELECT \(EventRecord.columns) FROM events
+                EventRecord.select + """
+                 FROM events
                 WHERE (transaction_id, position) > ($1::text::xid8, $2::bigint)
-                  AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+                  AND transaction_id < (SELECT log_horizon())
                 ORDER BY events.transaction_id, events.position
                 LIMIT $3
                 """, [String(checkpoint.transactionID), checkpoint.position, limit], prepared: true)
@@ -247,7 +247,7 @@ public final class EventStore {
                 """
                 SELECT EXISTS (SELECT 1 FROM events
                   WHERE (transaction_id, position) > ($1::text::xid8, $2::bigint)
-                    AND transaction_id >= pg_snapshot_xmin(pg_current_snapshot()))
+                    AND transaction_id >= (SELECT log_horizon()))
                 """, [String(checkpoint.transactionID), checkpoint.position], prepared: true
             )[0].decode(Bool.self, at: 0)
         } catch {

@@ -12,6 +12,7 @@ import Foundation
 public final class PostgresConnection {
     let handle: OpaquePointer
     private var preparedNames: [String: String] = [:]
+    private var seenStatements: Set<String> = []
     private var transactionDepth = 0
 
     /// Connects with a libpq connection URI or keyword string. An empty or nil `url` uses the
@@ -53,12 +54,17 @@ public final class PostgresConnection {
 
     /// Runs one statement with `$n` parameters and returns its rows.
     /// With `prepared: true` the statement is parsed and planned once per connection and
-    /// reused: use it on hot paths.
+    /// reused: use it on hot paths. It is prepared on its second use, so a short-lived
+    /// process that runs it once pays no extra round trip for preparing.
     @discardableResult
     public func query(_ sql: String, _ binds: [any PostgresBindable] = [], prepared: Bool = false) throws(PostgresError) -> Rows {
         let texts = binds.map(\.postgresText)
         let result: OpaquePointer?
-        if prepared {
+        if prepared, preparedNames[sql] == nil, seenStatements.insert(sql).inserted {
+            result = withOptionalCStrings(texts) { values in
+                PQexecParams(handle, sql, Int32(texts.count), nil, values, nil, nil, 0)
+            }
+        } else if prepared {
             let name = try preparedName(for: sql, parameterCount: texts.count)
             result = withOptionalCStrings(texts) { values in
                 PQexecPrepared(handle, name, Int32(texts.count), values, nil, nil, 0)

@@ -40,7 +40,7 @@ struct EventLog {
             FROM events
             WHERE (transaction_id, position) > ($1::text::xid8, $2::bigint)
             """
-        if filter.settledOnly { sql += "\n  AND transaction_id < pg_snapshot_xmin(pg_current_snapshot())" }
+        if filter.settledOnly { sql += "\n  AND transaction_id < (SELECT log_horizon())" }
         var binds: [any PostgresBindable] = [String(checkpoint.transactionID), checkpoint.position, limit]
         if let asOf = filter.asOf {
             binds.append(asOf.sqlDate)
@@ -73,7 +73,7 @@ struct EventLog {
         let rows = try connection.query(
             """
             SELECT transaction_id::text::bigint, position FROM events
-            WHERE transaction_id < pg_snapshot_xmin(pg_current_snapshot())
+            WHERE transaction_id < (SELECT log_horizon())
             ORDER BY events.transaction_id DESC, events.position DESC LIMIT 1
             """)
         guard let row = rows.first else { return nil }
@@ -83,7 +83,7 @@ struct EventLog {
 
     /// How many events `forEachPage(after: .start, …, filter:)` would read.
     func count(filter: Filter) throws -> Int {
-        var sql = "SELECT count(*) FROM events WHERE transaction_id < pg_snapshot_xmin(pg_current_snapshot())"
+        var sql = "SELECT count(*) FROM events WHERE transaction_id < (SELECT log_horizon())"
         var binds: [any PostgresBindable] = []
         if let through = filter.through {
             binds.append(String(through.transactionID))

@@ -164,6 +164,21 @@ func eventCount(_ db: PostgresConnection) throws -> Int {
         }
     }
 
+    @Test func aTransactionLeftOpenInAnotherDatabaseDoesNotHoldThisLogBack() throws {
+        try TestDatabase.with { other in
+            try TestDatabase.with { url in
+                let elsewhere = try PostgresConnection(url: other)
+                try elsewhere.execute(script: "BEGIN")
+                try EventStore(connection: elsewhere).append([event("elsewhere")])  // holds an xid, uncommitted
+                defer { _ = try? elsewhere.execute(script: "ROLLBACK") }
+                let store = EventStore(connection: try PostgresConnection(url: url))
+                try store.append([event("here")])
+                let read = try store.readAll(after: .start, settleTimeout: .zero)
+                #expect(read.map(\.stream) == ["here"])
+            }
+        }
+    }
+
     @Test func manyConcurrentWritersAndAReaderLoseNothing() throws {
         try TestDatabase.with { url in
             let writers = 6
