@@ -22,10 +22,9 @@ public final class CommandHandler {
     public let actor: String
     public let maxAttempts: Int
     private let remembersStreams: Bool
-    /// The streams loaded so far, folded, with their heads. Reset for every command unless
-    /// the handler remembers streams; reset after every conflict regardless.
-    private var world = LedgerWorld()
-    private var heads: [StreamName: StreamHead] = [:]
+    /// The streams loaded so far. Reset for every command unless the handler remembers
+    /// streams; reset after every conflict regardless.
+    private var loaded = LoadedStreams()
 
     public init(connection: PostgresConnection, actor: String, maxAttempts: Int = 8, remembersStreams: Bool = false) {
         self.store = EventStore(connection: connection)
@@ -65,9 +64,9 @@ public final class CommandHandler {
         var attempt = 0
         while true {
             attempt += 1
-            if !remembersStreams || attempt > 1 { forget() }
-            try load(for: command)
-            let decisions = try command.decide(in: world)
+            if !remembersStreams || attempt > 1 { loaded.forget() }
+            try loaded.load(for: command, from: store)
+            let decisions = try command.decide(in: loaded.world)
             let correlation = UUID().uuidString.lowercased()
             var metadata: [String: JSON] = [
                 "actor": .string(actor), "command": .string(command.name), "correlation_id": .string(correlation),
@@ -81,7 +80,7 @@ public final class CommandHandler {
             }
             var expecting: [String: ExpectedVersion] = [:]
             for decision in decisions {
-                let version = heads[decision.stream]?.version ?? 0
+                let version = loaded.heads[decision.stream]?.version ?? 0
                 expecting[decision.stream.rawValue] = version == 0 ? .noStream : .exactly(version)
             }
             let outcome: Result<AppendResult, EventStoreError>
@@ -89,7 +88,7 @@ public final class CommandHandler {
                 outcome = .success(
                     try store.append(
                         events, expecting: expecting,
-                        heads: Dictionary(uniqueKeysWithValues: heads.map { ($0.key.rawValue, $0.value) }),
+                        heads: Dictionary(uniqueKeysWithValues: loaded.heads.map { ($0.key.rawValue, $0.value) }),
                         idempotencyKey: idempotencyKey, commandHash: fingerprint))
             } catch {
                 outcome = .failure(error)
@@ -98,13 +97,13 @@ public final class CommandHandler {
             case .success(let result):
                 if remembersStreams, !result.replayed {
                     for (decision, record) in zip(decisions, result.events) {
-                        world.apply(decision.event, in: decision.stream)
-                        heads[decision.stream] = StreamHead(version: record.version, hash: record.hash)
+                        loaded.world.apply(decision.event, in: decision.stream)
+                        loaded.heads[decision.stream] = StreamHead(version: record.version, hash: record.hash)
                     }
                 }
                 return result
             case .failure(.conflict(let stream, let expected, let actual)):
-                forget()
+                loaded.forget()
                 guard attempt < maxAttempts else {
                     throw Failure.conflictPersisted(
                         attempts: attempt, .conflict(stream: stream, expected: expected, actual: actual))
@@ -119,25 +118,6 @@ public final class CommandHandler {
                 throw EventStoreError.database(pg)
             case .failure(let error):
                 throw error
-            }
-        }
-    }
-
-    private func forget() {
-        world = LedgerWorld()
-        heads = [:]
-    }
-
-    /// Loads every stream the command asks for (and is not loaded yet) into the world.
-    private func load(for command: LedgerCommand) throws {
-        while true {
-            let needed = command.streams(in: world).filter { heads[$0] == nil }
-            if needed.isEmpty { return }
-            let records = try store.readStreams(needed.map(\.rawValue))
-            for stream in needed {
-                let stored = records[stream.rawValue] ?? []
-                for record in stored { world.apply(try LedgerEvent(record: record), in: stream) }
-                heads[stream] = stored.last.map { StreamHead(version: $0.version, hash: $0.hash) } ?? .empty
             }
         }
     }

@@ -41,8 +41,7 @@ public final class Importer {
     public var onProgress: ((Summary) -> Void)?
 
     /// The state of every stream seen so far: streams are loaded once per import.
-    private var world = LedgerWorld()
-    private var heads: [StreamName: StreamHead] = [:]
+    private var loaded = LoadedStreams()
 
     public init(connection: PostgresConnection, actor: String, today: Day) {
         self.store = EventStore(connection: connection)
@@ -136,10 +135,10 @@ public final class Importer {
             var errors: [LineError] = []
             var stop = false
             for line in pending {
-                try load(for: line.command)
+                try loaded.load(for: line.command, from: store)
                 do {
-                    let decisions = try line.command.decide(in: world)
-                    for d in decisions { world.apply(d.event, in: d.stream) }
+                    let decisions = try line.command.decide(in: loaded.world)
+                    for d in decisions { loaded.world.apply(d.event, in: d.stream) }
                     let metadata: JSON = [
                         "actor": .string(actor), "command": .string(line.command.name),
                         "idempotency_key": .string(line.key), "import_line": JSON(line.number),
@@ -161,40 +160,24 @@ public final class Importer {
             var startHeads: [String: StreamHead] = [:]
             for command in decided {
                 for event in command.events where startHeads[event.stream] == nil {
-                    startHeads[event.stream] = heads[StreamName(rawValue: event.stream)] ?? .empty
+                    startHeads[event.stream] = loaded.heads[StreamName(rawValue: event.stream)] ?? .empty
                 }
             }
             let outcome: Result<[String: StreamHead], EventStoreError>
             do { outcome = .success(try store.appendInBulk(decided, heads: startHeads)) } catch { outcome = .failure(error) }
             switch outcome {
             case .success(let newHeads):
-                for (stream, head) in newHeads { heads[StreamName(rawValue: stream)] = head }
+                for (stream, head) in newHeads { loaded.heads[StreamName(rawValue: stream)] = head }
                 summary.commands += decided.count
                 summary.events += decided.reduce(0) { $0 + $1.events.count }
                 summary.errors += errors
                 return stop
             case .failure(.conflict) where attempt < 5:
                 // Someone else wrote to these streams: forget what we knew and decide again.
-                world = LedgerWorld()
-                heads = [:]
+                loaded.forget()
             case .failure(let error):
-                world = LedgerWorld()
-                heads = [:]
+                loaded.forget()
                 throw error
-            }
-        }
-    }
-
-    /// Loads the streams a command needs that this import has not seen yet.
-    private func load(for command: LedgerCommand) throws {
-        while true {
-            let needed = command.streams(in: world).filter { heads[$0] == nil }
-            if needed.isEmpty { return }
-            let records = try store.readStreams(needed.map(\.rawValue))
-            for stream in needed {
-                let stored = records[stream.rawValue] ?? []
-                for record in stored { world.apply(try LedgerEvent(record: record), in: stream) }
-                heads[stream] = stored.last.map { StreamHead(version: $0.version, hash: $0.hash) } ?? .empty
             }
         }
     }
