@@ -28,6 +28,25 @@ struct EventLog {
         /// Only transactions older than every one still running (the runner's rule); false
         /// reads whatever the snapshot sees, for a one-off fold in one snapshot.
         var settledOnly = true
+
+        /// Adds this filter's conditions to a query over `events`, with `$n` parameters
+        /// numbered after those already in `binds`.
+        func narrow(_ sql: inout String, _ binds: inout [any PostgresBindable]) {
+            if let asOf {
+                binds.append(asOf.sqlDate)
+                sql += "\n  AND business_date <= $\(binds.count)::date"
+            }
+            if let through {
+                binds.append(String(through.transactionID))
+                binds.append(through.position)
+                sql += "\n  AND (transaction_id, position) <= ($\(binds.count - 1)::text::xid8, $\(binds.count)::bigint)"
+            }
+            if let streamPrefixes {
+                binds.append(PostgresArray(streamPrefixes.map { $0 + "%" }))
+                binds.append(PostgresArray(types))
+                sql += "\n  AND (stream LIKE ANY ($\(binds.count - 1)::text[]) OR type = ANY ($\(binds.count)::text[]))"
+            }
+        }
     }
 
     /// Up to `limit` events after `checkpoint` in log order, never passing an event whose
@@ -42,20 +61,7 @@ struct EventLog {
             """
         if filter.settledOnly { sql += "\n  AND transaction_id < (SELECT log_horizon())" }
         var binds: [any PostgresBindable] = [String(checkpoint.transactionID), checkpoint.position, limit]
-        if let asOf = filter.asOf {
-            binds.append(asOf.sqlDate)
-            sql += "\n  AND business_date <= $\(binds.count)::date"
-        }
-        if let through = filter.through {
-            binds.append(String(through.transactionID))
-            binds.append(through.position)
-            sql += "\n  AND (transaction_id, position) <= ($\(binds.count - 1)::text::xid8, $\(binds.count)::bigint)"
-        }
-        if let prefixes = filter.streamPrefixes {
-            binds.append(PostgresArray(prefixes.map { $0 + "%" }))
-            binds.append(PostgresArray(filter.types))
-            sql += "\n  AND (stream LIKE ANY ($\(binds.count - 1)::text[]) OR type = ANY ($\(binds.count)::text[]))"
-        }
+        filter.narrow(&sql, &binds)
         // Qualified: a bare `transaction_id` would name the bigint output column, which has
         // no index, and PostgreSQL would sort the whole rest of the log for every page.
         sql += "\nORDER BY events.transaction_id, events.position LIMIT $3"
@@ -85,16 +91,7 @@ struct EventLog {
     func count(filter: Filter) throws -> Int {
         var sql = "SELECT count(*) FROM events WHERE transaction_id < (SELECT log_horizon())"
         var binds: [any PostgresBindable] = []
-        if let through = filter.through {
-            binds.append(String(through.transactionID))
-            binds.append(through.position)
-            sql += " AND (transaction_id, position) <= ($1::text::xid8, $2::bigint)"
-        }
-        if let prefixes = filter.streamPrefixes {
-            binds.append(PostgresArray(prefixes.map { $0 + "%" }))
-            binds.append(PostgresArray(filter.types))
-            sql += " AND (stream LIKE ANY ($\(binds.count - 1)::text[]) OR type = ANY ($\(binds.count)::text[]))"
-        }
+        filter.narrow(&sql, &binds)
         return try connection.query(sql, binds)[0].decode(Int.self, at: 0)
     }
 
