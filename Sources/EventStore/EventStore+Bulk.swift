@@ -28,6 +28,7 @@ extension EventStore {
         let eventCount = commands.reduce(0) { $0 + $1.events.count }
         guard eventCount > 0 else { return [:] }
         var chain = heads
+        defer { try? notifyFollowers() }
         do {
             return try connection.transaction { db in
                 // The transaction id first, then positions: see Schema/001_event_store.sql.
@@ -73,7 +74,6 @@ extension EventStore {
                         }
                     }
                 }
-                try db.notify(Self.notificationChannel, payload: String(positions.last!))
                 var touched: [String: StreamHead] = [:]
                 for command in commands { for e in command.events { touched[e.stream] = chain[e.stream] } }
                 return touched

@@ -108,10 +108,26 @@ public final class EventStore {
                 "event_id": .string(event.eventID.uuidString.lowercased()), "hash": .string(hexString(hash)),
             ])
         }
+        // One round trip: the append (its own implicit transaction), then the wake-up for
+        // followers from a separate transaction (see Schema/005_notify_after_commit.sql).
+        // Inside a caller's transaction the wake-up joins it, to be sent when it commits.
+        let append = PostgresConnection.Statement(
+            EventRecord.select + " FROM append_events($1, $2, $3, $4)",
+            [JSON.array(expectations), JSON.array(rows), idempotencyKey, commandHash], prepared: true)
+        let outcomes: [Result<[Rows], PostgresError>]
         do {
-            let result = try connection.query(
-                EventRecord.select + " FROM append_events($1, $2, $3, $4)",
-                [JSON.array(expectations), JSON.array(rows), idempotencyKey, commandHash], prepared: true)
+            if connection.isInTransaction {
+                outcomes = try connection.pipeline(segments: [
+                    [append, .init("SELECT pg_notify($1, '')", [Self.notificationChannel], prepared: true)]
+                ])
+            } else {
+                outcomes = try connection.pipeline(segments: [[append], Self.notification])
+            }
+        } catch {
+            throw EventStoreError.from(error)
+        }
+        do {
+            let result = try outcomes[0].get()[0]
             let records = try result.map { try EventRecord(row: $0) }
             let sentIDs = Set(events.map(\.eventID))
             let replayed = !records.isEmpty && !sentIDs.contains(records[0].eventID)
@@ -120,6 +136,23 @@ public final class EventStore {
             throw EventStoreError.from(error)
         } catch {
             throw .database(PostgresError(kind: .client, message: "\(error)"))
+        }
+    }
+
+    /// The statements that wake followers after an append has committed: a transaction of
+    /// its own that does not wait for its commit to reach disk (it records nothing).
+    static let notification: [PostgresConnection.Statement] = [
+        .init("BEGIN"), .init("SET LOCAL synchronous_commit TO off"),
+        .init("SELECT pg_notify($1, '')", [notificationChannel], prepared: true), .init("COMMIT"),
+    ]
+
+    /// Wakes followers (`ledger projections run --follow`) after a committed append.
+    public func notifyFollowers() throws(EventStoreError) {
+        guard !connection.isInTransaction else { return }
+        do {
+            for outcome in try connection.pipeline(segments: [Self.notification]) { _ = try outcome.get() }
+        } catch {
+            throw EventStoreError.from(error)
         }
     }
 

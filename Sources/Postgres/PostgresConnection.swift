@@ -43,6 +43,9 @@ public final class PostgresConnection {
     /// True while the connection is usable.
     public var isOpen: Bool { PQstatus(handle) == CONNECTION_OK }
 
+    /// True inside a transaction block (after BEGIN, before COMMIT or ROLLBACK).
+    public var isInTransaction: Bool { PQtransactionStatus(handle) != PQTRANS_IDLE }
+
     /// The server process serving this connection (for `pg_stat_activity`, locks, cancels).
     public var backendPID: Int32 { PQbackendPID(handle) }
 
@@ -278,41 +281,79 @@ public final class PostgresConnection {
 
     // MARK: Pipeline mode
 
+    /// One statement of a pipeline.
+    public struct Statement: Sendable {
+        public var sql: String
+        public var binds: [any PostgresBindable]
+        /// Use (and on first use create) the connection's prepared statement for `sql`.
+        public var prepared: Bool
+        public init(_ sql: String, _ binds: [any PostgresBindable] = [], prepared: Bool = false) {
+            self.sql = sql
+            self.binds = binds
+            self.prepared = prepared
+        }
+    }
+
     /// Sends several statements in one round trip (libpq pipeline mode) and returns each
     /// statement's rows in order. They run as one implicit transaction: if one fails, the
     /// later ones are skipped and the first error is thrown.
     public func pipeline(_ statements: [(sql: String, binds: [any PostgresBindable])]) throws(PostgresError) -> [Rows] {
+        try pipeline(segments: [statements.map { Statement($0.sql, $0.binds) }])[0].get()
+    }
+
+    /// Sends several segments of statements in one round trip (libpq pipeline mode). Each
+    /// segment ends with a sync point, so it is its own implicit transaction (unless it says
+    /// BEGIN … COMMIT itself) and fails or succeeds on its own: an error skips the rest of
+    /// its segment only. Returns each segment's rows, or its first error.
+    public func pipeline(segments: [[Statement]]) throws(PostgresError) -> [Result<[Rows], PostgresError>] {
+        var names: [String?] = []
+        for segment in segments {
+            for statement in segment {
+                names.append(statement.prepared ? try preparedName(for: statement.sql, parameterCount: statement.binds.count) : nil)
+            }
+        }
         guard PQenterPipelineMode(handle) == 1 else { throw connectionError(sql: nil) }
         defer { _ = PQexitPipelineMode(handle) }
-        for statement in statements {
-            let texts = statement.binds.map(\.postgresText)
-            let sent = withOptionalCStrings(texts) { values in
-                PQsendQueryParams(handle, statement.sql, Int32(texts.count), nil, values, nil, nil, 0)
+        var n = 0
+        for segment in segments {
+            for statement in segment {
+                let texts = statement.binds.map(\.postgresText)
+                let name = names[n]
+                n += 1
+                let sent = withOptionalCStrings(texts) { values in
+                    if let name {
+                        return PQsendQueryPrepared(handle, name, Int32(texts.count), values, nil, nil, 0)
+                    }
+                    return PQsendQueryParams(handle, statement.sql, Int32(texts.count), nil, values, nil, nil, 0)
+                }
+                guard sent == 1 else { throw connectionError(sql: statement.sql) }
             }
-            guard sent == 1 else { throw connectionError(sql: statement.sql) }
+            guard PQpipelineSync(handle) == 1 else { throw connectionError(sql: nil) }
         }
-        guard PQpipelineSync(handle) == 1 else { throw connectionError(sql: nil) }
-        var results: [Rows] = []
-        var failure: PostgresError?
-        for statement in statements {
-            // Each statement's results end with a NULL.
+        var outcomes: [Result<[Rows], PostgresError>] = []
+        for segment in segments {
+            var rows: [Rows] = []
+            var failure: PostgresError?
+            for statement in segment {
+                // Each statement's results end with a NULL.
+                while let result = PQgetResult(handle) {
+                    if PQresultStatus(result) == PGRES_PIPELINE_ABORTED {
+                        PQclear(result)
+                        continue
+                    }
+                    do { rows.append(try consume(result, sql: statement.sql)) } catch { failure = failure ?? error }
+                }
+            }
+            // The segment's sync point.
             while let result = PQgetResult(handle) {
                 let status = PQresultStatus(result)
-                if status == PGRES_PIPELINE_ABORTED {
-                    PQclear(result)
-                    continue
-                }
-                do { results.append(try consume(result, sql: statement.sql)) } catch { failure = failure ?? error }
+                PQclear(result)
+                if status == PGRES_PIPELINE_SYNC { break }
             }
+            if PQstatus(handle) != CONNECTION_OK { throw connectionError(sql: nil) }
+            outcomes.append(failure.map { .failure($0) } ?? .success(rows))
         }
-        // The sync point.
-        while let result = PQgetResult(handle) {
-            let status = PQresultStatus(result)
-            PQclear(result)
-            if status == PGRES_PIPELINE_SYNC { break }
-        }
-        if let failure { throw failure }
-        return results
+        return outcomes
     }
 
     // MARK: Quoting

@@ -179,6 +179,25 @@ func eventCount(_ db: PostgresConnection) throws -> Int {
         }
     }
 
+    @Test func listenersAreNotifiedAfterEachCommittedAppend() throws {
+        try TestDatabase.with { url in
+            let listener = try PostgresConnection(url: url)
+            try listener.listen(EventStore.notificationChannel)
+            let writer = try PostgresConnection(url: url)
+            let store = EventStore(connection: writer)
+            try store.append([event("s-1")])
+            #expect(try listener.waitForNotifications(timeout: .seconds(5)).count == 1)
+            // Inside a caller's transaction the notification waits for its commit.
+            try writer.execute(script: "BEGIN")
+            try store.append([event("s-2")])
+            #expect(try listener.waitForNotifications(timeout: .milliseconds(200)).isEmpty)
+            try writer.execute(script: "COMMIT")
+            #expect(try listener.waitForNotifications(timeout: .seconds(5)).count == 1)
+            try store.appendInBulk([BulkCommand(events: [event("s-3")])], heads: [:])
+            #expect(try listener.waitForNotifications(timeout: .seconds(5)).count == 1)
+        }
+    }
+
     @Test func manyConcurrentWritersAndAReaderLoseNothing() throws {
         try TestDatabase.with { url in
             let writers = 6
