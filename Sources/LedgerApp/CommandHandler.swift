@@ -56,17 +56,26 @@ public final class CommandHandler {
     @discardableResult
     public func handle(_ command: LedgerCommand, idempotencyKey: String? = nil) throws -> AppendResult {
         let fingerprint = Self.fingerprint(of: command)
-        if let idempotencyKey,
-            let earlier = try store.recordedResult(idempotencyKey: idempotencyKey, commandHash: fingerprint)
-        {
-            return earlier
-        }
         var attempt = 0
         while true {
             attempt += 1
             if !remembersStreams || attempt > 1 { loaded.forget() }
             try loaded.load(for: command, from: store)
-            let decisions = try command.decide(in: loaded.world)
+            let decisions: [(stream: StreamName, event: LedgerEvent)]
+            switch Result(catching: { () throws(Rejection) in try command.decide(in: loaded.world) }) {
+            case .success(let decided):
+                decisions = decided
+            case .failure(let rejection):
+                // A retried command may be refused now because it already happened: with a
+                // key it was recorded under, the answer is what it appended then. (A command
+                // decided again needs no such look-up: append_events replays its key.)
+                if let idempotencyKey,
+                    let earlier = try store.recordedResult(idempotencyKey: idempotencyKey, commandHash: fingerprint)
+                {
+                    return earlier
+                }
+                throw rejection
+            }
             let correlation = UUID().uuidString.lowercased()
             var metadata: [String: JSON] = [
                 "actor": .string(actor), "command": .string(command.name), "correlation_id": .string(correlation),
