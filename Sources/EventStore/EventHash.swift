@@ -15,13 +15,41 @@ public enum EventHash {
         previous: [UInt8], eventID: UUID, stream: String, version: Int64, type: String, schemaVersion: Int,
         businessDate: SQLDate, payload: JSON, metadata: JSON
     ) -> [UInt8] {
-        let body: JSON = .array([
-            .string(eventID.uuidString.lowercased()), .string(stream), JSON(version), .string(type),
-            JSON(schemaVersion), .string(businessDate.description), payload, metadata,
-        ])
+        hash(
+            previous: previous, eventID: eventID, stream: stream, version: version, type: type,
+            schemaVersion: schemaVersion, businessDate: businessDate, canonicalPayload: payload.canonicalBytes,
+            canonicalMetadata: metadata.canonicalBytes)
+    }
+
+    /// The same hash from payload and metadata already in canonical JSON (a writer that
+    /// also sends those bytes to the database encodes them once).
+    public static func hash(
+        previous: [UInt8], eventID: UUID, stream: String, version: Int64, type: String, schemaVersion: Int,
+        businessDate: SQLDate, canonicalPayload: [UInt8], canonicalMetadata: [UInt8]
+    ) -> [UInt8] {
+        // The canonical encoding of the array, written element by element.
+        var body: [UInt8] = [UInt8(ascii: "[")]
+        body.reserveCapacity(canonicalPayload.count + canonicalMetadata.count + 160)
+        let comma = UInt8(ascii: ",")
+        JSON.writeString(eventID.lowercasedString, into: &body)
+        body.append(comma)
+        JSON.writeString(stream, into: &body)
+        body.append(comma)
+        body.append(contentsOf: String(version).utf8)
+        body.append(comma)
+        JSON.writeString(type, into: &body)
+        body.append(comma)
+        body.append(contentsOf: String(schemaVersion).utf8)
+        body.append(comma)
+        JSON.writeString(businessDate.description, into: &body)
+        body.append(comma)
+        body.append(contentsOf: canonicalPayload)
+        body.append(comma)
+        body.append(contentsOf: canonicalMetadata)
+        body.append(UInt8(ascii: "]"))
         var hasher = SHA256()
         hasher.update(data: previous)
-        hasher.update(data: body.canonicalBytes)
+        hasher.update(data: body)
         return Array(hasher.finalize())
     }
 

@@ -53,7 +53,7 @@ public struct NewEvent: Sendable, Equatable {
 
     public init(
         stream: String, type: String, schemaVersion: Int = 1, payload: JSON, metadata: JSON = [:],
-        businessDate: SQLDate, eventID: UUID = UUID()
+        businessDate: SQLDate, eventID: UUID = .random()
     ) {
         self.stream = stream
         self.type = type

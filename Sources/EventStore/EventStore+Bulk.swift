@@ -47,19 +47,22 @@ extension EventStore {
                         for event in command.events {
                             let head = chain[event.stream] ?? .empty
                             let version = head.version + 1
+                            let payload = event.payload.canonicalBytes
+                            let metadata = event.metadata.canonicalBytes
                             let hash = EventHash.hash(
                                 previous: head.hash, eventID: event.eventID, stream: event.stream, version: version,
                                 type: event.type, schemaVersion: event.schemaVersion,
-                                businessDate: event.businessDate, payload: event.payload, metadata: event.metadata)
+                                businessDate: event.businessDate, canonicalPayload: payload,
+                                canonicalMetadata: metadata)
                             chain[event.stream] = StreamHead(version: version, hash: hash)
                             let position = positions[next]
                             next += 1
                             commandPositions.append(position)
                             try writer.writeRow([
                                 String(position), event.stream, String(version), event.type,
-                                String(event.schemaVersion), event.payload.canonicalString,
-                                event.metadata.canonicalString, event.businessDate.description,
-                                event.eventID.uuidString.lowercased(), "\\x" + hexString(hash),
+                                String(event.schemaVersion), String(decoding: payload, as: UTF8.self),
+                                String(decoding: metadata, as: UTF8.self), event.businessDate.description,
+                                event.eventID.lowercasedString, "\\x" + hexString(hash),
                             ])
                         }
                         if let key = command.idempotencyKey {

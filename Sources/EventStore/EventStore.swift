@@ -105,7 +105,7 @@ public final class EventStore {
                 "stream": .string(event.stream), "version": JSON(version), "type": .string(event.type),
                 "schema_version": JSON(event.schemaVersion), "payload": event.payload, "metadata": event.metadata,
                 "business_date": .string(event.businessDate.description),
-                "event_id": .string(event.eventID.uuidString.lowercased()), "hash": .string(hexString(hash)),
+                "event_id": .string(event.eventID.lowercasedString), "hash": .string(hexString(hash)),
             ])
         }
         // One round trip: the append (its own implicit transaction), then the wake-up for

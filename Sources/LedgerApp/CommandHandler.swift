@@ -76,7 +76,7 @@ public final class CommandHandler {
                 }
                 throw rejection
             }
-            let correlation = UUID().uuidString.lowercased()
+            let correlation = UUID.random().lowercasedString
             var metadata: [String: JSON] = [
                 "actor": .string(actor), "command": .string(command.name), "correlation_id": .string(correlation),
             ]

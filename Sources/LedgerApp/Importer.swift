@@ -66,10 +66,11 @@ public final class Importer {
             if let text {
                 summary.linesRead += 1
                 let number = summary.linesRead
-                let trimmed = text.trimmingCharacters(in: .whitespaces)
-                if !trimmed.isEmpty && !trimmed.hasPrefix("#") {
+                // Blank lines and `#` comments are skipped; the JSON parser allows the rest's spaces.
+                let first = text.utf8.first { $0 != UInt8(ascii: " ") && $0 != 0x09 }
+                if let first, first != UInt8(ascii: "#") {
                     do {
-                        batch.append(try parse(trimmed, number: number))
+                        batch.append(try parse(text, number: number))
                     } catch {
                         summary.errors.append(LineError(line: number, kind: .malformed, message: "\(error)"))
                         if stopOnError { stopped = true }
@@ -107,9 +108,15 @@ public final class Importer {
         }
         let command = try LedgerCommand.parse(name: name, fields: fields, today: today)
         // Same content on the same line: same key, so a re-run appends nothing.
-        let key = explicitKey ?? "import:" + hexString(SHA256.hash(data: Data("\(number):\(text)".utf8)))
-        return ParsedLine(
-            number: number, command: command, key: key, fingerprint: CommandHandler.fingerprint(of: command))
+        if let explicitKey {
+            return ParsedLine(
+                number: number, command: command, key: explicitKey, fingerprint: CommandHandler.fingerprint(of: command))
+        }
+        // Same content on the same line: same key, so a re-run appends nothing. The key
+        // stands for the line's text, which is also the command's fingerprint (a line
+        // without --date is the same line on another day, not another command).
+        let digest = hexString(SHA256.hash(data: Data("\(number):\(text)".utf8)).prefix(16))
+        return ParsedLine(number: number, command: command, key: "import:" + digest, fingerprint: digest)
     }
 
     /// Imports one batch; returns true when `stopOnError` says to stop.

@@ -14,7 +14,7 @@ extension Int: PostgresBindable { public var postgresText: String? { String(self
 extension Int64: PostgresBindable { public var postgresText: String? { String(self) } }
 extension Int32: PostgresBindable { public var postgresText: String? { String(self) } }
 extension Bool: PostgresBindable { public var postgresText: String? { self ? "t" : "f" } }
-extension UUID: PostgresBindable { public var postgresText: String? { uuidString.lowercased() } }
+extension UUID: PostgresBindable { public var postgresText: String? { lowercasedString } }
 extension JSON: PostgresBindable { public var postgresText: String? { canonicalString } }
 
 extension Optional: PostgresBindable where Wrapped: PostgresBindable {
@@ -38,29 +38,18 @@ public struct PostgresArray<Element: PostgresBindable>: PostgresBindable {
     public var elements: [Element]
     public init(_ elements: [Element]) { self.elements = elements }
     public var postgresText: String? {
-        var out = "{"
+        var out: [UInt8] = [UInt8(ascii: "{")]
         for (i, element) in elements.enumerated() {
-            if i > 0 { out += "," }
-            guard let text = element.postgresText else { out += "NULL"; continue }
-            out += "\""
-            for ch in text.unicodeScalars {
-                if ch == "\"" || ch == "\\" { out += "\\" }
-                out.unicodeScalars.append(ch)
+            if i > 0 { out.append(UInt8(ascii: ",")) }
+            guard let text = element.postgresText else { out.append(contentsOf: "NULL".utf8); continue }
+            out.append(UInt8(ascii: "\""))
+            for byte in text.utf8 {
+                if byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") { out.append(UInt8(ascii: "\\")) }
+                out.append(byte)
             }
-            out += "\""
+            out.append(UInt8(ascii: "\""))
         }
-        return out + "}"
+        out.append(UInt8(ascii: "}"))
+        return String(decoding: out, as: UTF8.self)
     }
-}
-
-private let hexTable: [UInt8] = Array("0123456789abcdef".utf8)
-
-/// Lower-case hexadecimal digits of `bytes`.
-public func hexString(_ bytes: some Sequence<UInt8>) -> String {
-    var out: [UInt8] = []
-    for b in bytes {
-        out.append(hexTable[Int(b >> 4)])
-        out.append(hexTable[Int(b & 0xF)])
-    }
-    return String(decoding: out, as: UTF8.self)
 }

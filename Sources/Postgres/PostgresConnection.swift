@@ -388,7 +388,12 @@ public struct CopyWriter: ~Copyable {
 
     /// Appends one field escaped for COPY's text format, without a separator.
     public mutating func appendEscaped(_ value: String) {
-        for byte in value.utf8 {
+        let utf8 = value.utf8
+        if !utf8.contains(where: { $0 == 92 || $0 == 0x09 || $0 == 0x0A || $0 == 0x0D }) {
+            buffer.append(contentsOf: utf8)
+            return
+        }
+        for byte in utf8 {
             switch byte {
             case 92: buffer.append(contentsOf: [92, 92])
             case 0x09: buffer.append(contentsOf: [92, UInt8(ascii: "t")])

@@ -49,7 +49,7 @@ public enum SyntheticLedger {
                     for (stream, event) in batch {
                         let head = generator.heads[stream] ?? .empty
                         let version = head.version + 1
-                        let id = UUID()
+                        let id = UUID.random()
                         let payload = event.payload
                         let metadata: JSON = ["actor": "bench"]
                         let date = event.date.sqlDate
@@ -59,7 +59,7 @@ public enum SyntheticLedger {
                         generator.heads[stream] = StreamHead(version: version, hash: hash)
                         try writer.writeRow([
                             stream, String(version), event.type, String(event.schemaVersion), payload.canonicalString,
-                            metadata.canonicalString, date.description, id.uuidString.lowercased(), "\\x" + hexString(hash),
+                            metadata.canonicalString, date.description, id.lowercasedString, "\\x" + hexString(hash),
                         ])
                     }
                 }
