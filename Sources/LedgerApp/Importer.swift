@@ -141,6 +141,7 @@ public final class Importer {
             var decided: [BulkCommand] = []
             var errors: [LineError] = []
             var stop = false
+            try loaded.load(for: pending.map(\.command), from: store)
             for line in pending {
                 try loaded.load(for: line.command, from: store)
                 do {

@@ -12,8 +12,21 @@ struct LoadedStreams {
     /// Loads every stream `command` asks for that is not loaded yet, asking again after
     /// each load (an allocation learns its SKU's stream from the order), in one query per round.
     mutating func load(for command: LedgerCommand, from store: EventStore) throws {
+        try load(for: [command], from: store)
+    }
+
+    /// Loads what a whole batch of commands asks for, one query per round rather than one
+    /// per command. (Streams a command only asks for once an earlier command of the batch
+    /// has been decided are loaded then, by `load(for:from:)`.)
+    mutating func load(for commands: [LedgerCommand], from store: EventStore) throws {
         while true {
-            let needed = command.streams(in: world).filter { heads[$0] == nil }
+            var needed: [StreamName] = []
+            var seen: Set<StreamName> = []
+            for command in commands {
+                for stream in command.streams(in: world) where heads[stream] == nil && seen.insert(stream).inserted {
+                    needed.append(stream)
+                }
+            }
             if needed.isEmpty { return }
             let records = try store.readStreams(needed.map(\.rawValue))
             for stream in needed {
