@@ -38,7 +38,7 @@ let package = Package(
         .testTarget(name: "EventStoreTests", dependencies: ["EventStore", "Postgres", "JSON", "TestSupport"]),
         .testTarget(name: "LedgerTests", dependencies: ["Ledger", "JSON"]),
         .testTarget(name: "ProjectionsTests", dependencies: ["Projections", "LedgerApp", "Ledger", "EventStore", "Postgres", "TestSupport"]),
-        .testTarget(name: "LedgerAppTests", dependencies: ["LedgerApp", "Ledger", "EventStore", "Postgres", "TestSupport"]),
+        .testTarget(name: "LedgerAppTests", dependencies: ["LedgerApp", "Ledger", "EventStore", "Projections", "Postgres", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["Postgres", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]

@@ -58,11 +58,11 @@ extension EventStore {
                             let position = positions[next]
                             next += 1
                             commandPositions.append(position)
-                            try writer.writeRow([
-                                String(position), event.stream, String(version), event.type,
-                                String(event.schemaVersion), String(decoding: payload, as: UTF8.self),
-                                String(decoding: metadata, as: UTF8.self), event.businessDate.description,
-                                event.eventID.lowercasedString, "\\x" + hexString(hash),
+                            try writer.writeRow(bytes: [
+                                Array(String(position).utf8), Array(event.stream.utf8), Array(String(version).utf8),
+                                Array(event.type.utf8), Array(String(event.schemaVersion).utf8), payload, metadata,
+                                Array(event.businessDate.description.utf8), Array(event.eventID.lowercasedString.utf8),
+                                Array(("\\x" + hexString(hash)).utf8),
                             ])
                         }
                         if let key = command.idempotencyKey {

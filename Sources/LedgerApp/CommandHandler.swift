@@ -54,8 +54,11 @@ public final class CommandHandler {
     /// repeated idempotency key, what the first call appended).
     /// Throws `Rejection`, `EventStoreError`, `Failure` or `UnreadableEvent`.
     @discardableResult
-    public func handle(_ command: LedgerCommand, idempotencyKey: String? = nil) throws -> AppendResult {
-        let fingerprint = Self.fingerprint(of: command)
+    public func handle(
+        _ command: LedgerCommand, idempotencyKey: String? = nil, fingerprint given: String? = nil,
+        metadata extra: [String: JSON] = [:]
+    ) throws -> AppendResult {
+        let fingerprint = given ?? Self.fingerprint(of: command)
         var attempt = 0
         while true {
             attempt += 1
@@ -81,6 +84,7 @@ public final class CommandHandler {
                 "actor": .string(actor), "command": .string(command.name), "correlation_id": .string(correlation),
             ]
             if let idempotencyKey { metadata["idempotency_key"] = .string(idempotencyKey) }
+            metadata.merge(extra) { _, new in new }
             let events = decisions.map { decision in
                 NewEvent(
                     stream: decision.stream.rawValue, type: decision.event.type,

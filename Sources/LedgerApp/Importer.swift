@@ -5,6 +5,7 @@ import JSON
 import Ledger
 import Postgres
 import Projections
+import Synchronization
 
 /// `ledger import`: JSON Lines, one write command per line, fast.
 ///
@@ -14,6 +15,9 @@ import Projections
 /// whole batch in one transaction with COPY. Each line is atomic: a rejected line
 /// contributes no event and later lines are decided without it. Should another writer touch
 /// the same streams meanwhile, the batch conflicts, is rolled back whole and decided again.
+///
+/// Given a second connection, batches are written on a thread of their own: the next batch
+/// is parsed and decided while the previous one is hashed, copied and committed.
 public final class Importer {
     /// A line that was not imported.
     public struct LineError: Sendable, CustomStringConvertible {
@@ -42,14 +46,19 @@ public final class Importer {
 
     /// The state of every stream seen so far: streams are loaded once per import.
     private var loaded = LoadedStreams()
+    private let writer: BatchWriter
+    /// Explicit idempotency keys met in this run: a repeat within one file is caught here.
+    private var explicitKeys: [String: (line: Int, fingerprint: String)] = [:]
 
-    public init(connection: PostgresConnection, actor: String, today: Day) {
+    /// `writerConnection`, when given, writes batches in the background (see above).
+    public init(connection: PostgresConnection, writerConnection: PostgresConnection? = nil, actor: String, today: Day) {
         self.store = EventStore(connection: connection)
+        self.writer = BatchWriter(store: writerConnection.map(EventStore.init) ?? store, background: writerConnection != nil)
         self.actor = actor
         self.today = today
     }
 
-    struct ParsedLine {
+    struct ParsedLine: Sendable {
         var number: Int
         var command: LedgerCommand
         var key: String
@@ -78,14 +87,88 @@ public final class Importer {
                 }
             }
             if text == nil || stopped || batch.count >= batchSize {
-                if !batch.isEmpty { stopped = try importBatch(batch, into: &summary) || stopped }
+                if !batch.isEmpty {
+                    let decided = try decide(batch)
+                    stopped = stopped || decided.stop
+                    writer.submit(decided)
+                    try settle(into: &summary)
+                }
                 batch.removeAll(keepingCapacity: true)
                 onProgress?(summary)
                 if text == nil { break }
             }
         }
+        writer.finish()
+        try settle(into: &summary)
         summary.errors.sort { $0.line < $1.line }
         return summary
+    }
+
+    /// Counts the batches that landed; after a failure, redoes in order and in the
+    /// foreground those that did not (a conflict with another writer: reload the streams
+    /// and decide again, a bounded number of times).
+    private func settle(into summary: inout Summary) throws {
+        for batch in writer.takeLanded() { batch.count(into: &summary) }
+        guard writer.hasFailed else { return }
+        writer.finish()
+        var (redo, failure) = writer.takeFailure()
+        var attempts = 0
+        while let error = failure {
+            // Every attempt that fails without progress counts; back off more each time so a
+            // busy writer on the same streams can finish.
+            guard case .conflict = error as? EventStoreError, attempts < 12 else { throw error }
+            attempts += 1
+            usleep(UInt32.random(in: 1_000...5_000) * UInt32(attempts))
+            loaded.forget()
+            failure = nil
+            let remaining = redo
+            redo = []
+            if attempts >= 3 {
+                // A busy writer on the same streams keeps winning the race for a whole
+                // batch: go line by line, each appended on its own with the command
+                // handler's short retries, then carry on in batches.
+                for batch in remaining { try importOneByOne(batch.lines, into: &summary) }
+                loaded.forget()
+                return
+            }
+            for (i, batch) in remaining.enumerated() {
+                writer.submit(try decide(batch.lines))
+                writer.finish()
+                for landed in writer.takeLanded() {
+                    landed.count(into: &summary)
+                    attempts = 0
+                }
+                if writer.hasFailed {
+                    let (unlanded, error) = writer.takeFailure()
+                    (redo, failure) = (unlanded + remaining[(i + 1)...], error)
+                    break
+                }
+            }
+        }
+    }
+
+    /// The slow, sure way for lines whose batch kept conflicting.
+    private func importOneByOne(_ lines: [ParsedLine], into summary: inout Summary) throws {
+        let handler = CommandHandler(connection: store.connection, actor: actor, maxAttempts: 50, remembersStreams: true)
+        for line in lines {
+            do {
+                let result = try handler.handle(
+                    line.command, idempotencyKey: line.key, fingerprint: line.fingerprint,
+                    metadata: ["import_line": JSON(line.number)])
+                if result.replayed {
+                    summary.alreadyImported += 1
+                } else {
+                    summary.commands += 1
+                    summary.events += result.events.count
+                }
+            } catch let rejection as Rejection {
+                summary.errors.append(LineError(line: line.number, kind: .rejected, message: rejection.message))
+                if stopOnError { return }
+            } catch EventStoreError.idempotencyKeyReused(let key) {
+                summary.errors.append(
+                    LineError(line: line.number, kind: .rejected, message: "idempotency key \(key) was used for a different command"))
+            }
+        }
     }
 
     /// Reads one line: a JSON object with `"command"` and the long flag names.
@@ -119,74 +202,153 @@ public final class Importer {
         return ParsedLine(number: number, command: command, key: "import:" + digest, fingerprint: digest)
     }
 
-    /// Imports one batch; returns true when `stopOnError` says to stop.
-    private func importBatch(_ lines: [ParsedLine], into summary: inout Summary) throws -> Bool {
+    /// Decides one batch against the streams as loaded: the events to write, and the lines
+    /// that were refused or had been imported before.
+    private func decide(_ lines: [ParsedLine]) throws -> DecidedBatch {
+        var batch = DecidedBatch(lines: lines)
         let used = try store.usedIdempotencyKeys(lines.map(\.key))
         var pending: [ParsedLine] = []
         for line in lines {
-            if let hash = used[line.key] {
-                if hash == line.fingerprint {
-                    summary.alreadyImported += 1
+            var earlier = used[line.key]
+            if earlier == nil, !line.key.hasPrefix("import:") {
+                // An explicit key on two lines of one file: the second is a repeat.
+                if let first = explicitKeys[line.key], first.line != line.number { earlier = first.fingerprint }
+                explicitKeys[line.key] = explicitKeys[line.key] ?? (line.number, line.fingerprint)
+            }
+            if let earlier {
+                if earlier == line.fingerprint {
+                    batch.alreadyImported += 1
                 } else {
-                    summary.errors.append(
+                    batch.errors.append(
                         LineError(line: line.number, kind: .rejected, message: "idempotency key \(line.key) was used for a different command"))
                 }
             } else {
                 pending.append(line)
             }
         }
-        var attempt = 0
-        while true {
-            attempt += 1
-            var decided: [BulkCommand] = []
-            var errors: [LineError] = []
-            var stop = false
-            try loaded.load(for: pending.map(\.command), from: store)
-            for line in pending {
-                try loaded.load(for: line.command, from: store)
-                do {
-                    let decisions = try line.command.decide(in: loaded.world)
-                    for d in decisions { loaded.world.apply(d.event, in: d.stream) }
-                    let metadata: JSON = [
-                        "actor": .string(actor), "command": .string(line.command.name),
-                        "idempotency_key": .string(line.key), "import_line": JSON(line.number),
-                    ]
-                    decided.append(
-                        BulkCommand(
-                            events: decisions.map {
-                                NewEvent(
-                                    stream: $0.stream.rawValue, type: $0.event.type,
-                                    schemaVersion: $0.event.schemaVersion, payload: $0.event.payload,
-                                    metadata: metadata, businessDate: $0.event.date.sqlDate)
-                            }, idempotencyKey: line.key, commandHash: line.fingerprint))
-                } catch {
-                    errors.append(LineError(line: line.number, kind: .rejected, message: error.message))
-                    if stopOnError { stop = true; break }
-                }
+        try loaded.load(for: pending.map(\.command), from: store)
+        for line in pending {
+            try loaded.load(for: line.command, from: store)
+            do {
+                let decisions = try line.command.decide(in: loaded.world)
+                for d in decisions { loaded.world.apply(d.event, in: d.stream) }
+                let metadata: JSON = [
+                    "actor": .string(actor), "command": .string(line.command.name),
+                    "idempotency_key": .string(line.key), "import_line": JSON(line.number),
+                ]
+                batch.commands.append(
+                    BulkCommand(
+                        events: decisions.map {
+                            NewEvent(
+                                stream: $0.stream.rawValue, type: $0.event.type,
+                                schemaVersion: $0.event.schemaVersion, payload: $0.event.payload,
+                                metadata: metadata, businessDate: $0.event.date.sqlDate)
+                        }, idempotencyKey: line.key, commandHash: line.fingerprint))
+            } catch {
+                batch.errors.append(LineError(line: line.number, kind: .rejected, message: error.message))
+                if stopOnError { batch.stop = true; break }
             }
-            // `heads` still hold the stored heads: decisions only changed `world` so far.
-            var startHeads: [String: StreamHead] = [:]
-            for command in decided {
-                for event in command.events where startHeads[event.stream] == nil {
-                    startHeads[event.stream] = loaded.heads[StreamName(rawValue: event.stream)] ?? .empty
-                }
+        }
+        // The heads as stored, for streams this import has not written yet (the writer
+        // knows the later heads of those it has).
+        for command in batch.commands {
+            for event in command.events where batch.storedHeads[event.stream] == nil {
+                batch.storedHeads[event.stream] = loaded.heads[StreamName(rawValue: event.stream)] ?? .empty
             }
-            let outcome: Result<[String: StreamHead], EventStoreError>
-            do { outcome = .success(try store.appendInBulk(decided, heads: startHeads)) } catch { outcome = .failure(error) }
-            switch outcome {
-            case .success(let newHeads):
-                for (stream, head) in newHeads { loaded.heads[StreamName(rawValue: stream)] = head }
-                summary.commands += decided.count
-                summary.events += decided.reduce(0) { $0 + $1.events.count }
-                summary.errors += errors
-                return stop
-            case .failure(.conflict) where attempt < 5:
-                // Someone else wrote to these streams: forget what we knew and decide again.
-                loaded.forget()
-            case .failure(let error):
-                loaded.forget()
-                throw error
+        }
+        return batch
+    }
+}
+
+/// A batch decided and ready to write, with what it will count for once it lands.
+struct DecidedBatch: Sendable {
+    var lines: [Importer.ParsedLine]
+    var commands: [BulkCommand] = []
+    /// Stored heads of the streams the batch writes, as loaded before deciding.
+    var storedHeads: [String: StreamHead] = [:]
+    var errors: [Importer.LineError] = []
+    var alreadyImported = 0
+    var stop = false
+
+    func count(into summary: inout Importer.Summary) {
+        summary.commands += commands.count
+        summary.events += commands.reduce(0) { $0 + $1.events.count }
+        summary.errors += errors
+        summary.alreadyImported += alreadyImported
+    }
+}
+
+/// Writes decided batches in order: on a queue of its own when it has its own connection,
+/// so the importer decides the next batch meanwhile (one batch in flight at most), else on
+/// the caller's thread. After a failure it writes nothing more until the failure is taken.
+///
+/// `@unchecked Sendable`: `store` (with its connection) and `chain` are only touched by
+/// `write`, which runs on `queue` one batch at a time (or on the caller's thread when not in
+/// the background, where nothing else runs); what the caller reads is behind `state`.
+final class BatchWriter: @unchecked Sendable {
+    private let store: EventStore
+    private let background: Bool
+    private let queue = DispatchQueue(label: "ledger.import.writer")
+    private let slot = DispatchSemaphore(value: 1)
+    /// The heads this import has written, newer than any loaded before.
+    private var chain: [String: StreamHead] = [:]
+    private let state = Mutex<(landed: [DecidedBatch], unlanded: [DecidedBatch], failure: (any Error)?)>(([], [], nil))
+
+    init(store: EventStore, background: Bool) {
+        self.store = store
+        self.background = background
+    }
+
+    func submit(_ batch: DecidedBatch) {
+        guard background else { return write(batch) }
+        slot.wait()
+        queue.async {
+            self.write(batch)
+            self.slot.signal()
+        }
+    }
+
+    private func write(_ batch: DecidedBatch) {
+        if state.withLock({ $0.failure != nil }) {
+            state.withLock { $0.unlanded.append(batch) }
+            return
+        }
+        var heads: [String: StreamHead] = [:]
+        for (stream, stored) in batch.storedHeads { heads[stream] = chain[stream] ?? stored }
+        do {
+            let written = try store.appendInBulk(batch.commands, heads: heads)
+            chain.merge(written) { _, new in new }
+            state.withLock { $0.landed.append(batch) }
+        } catch {
+            state.withLock {
+                $0.failure = error
+                $0.unlanded.append(batch)
             }
+        }
+    }
+
+    /// Waits until every submitted batch is written or set aside.
+    func finish() {
+        if background { queue.sync {} }
+    }
+
+    var hasFailed: Bool { state.withLock { $0.failure != nil } }
+
+    func takeLanded() -> [DecidedBatch] {
+        state.withLock { s in
+            defer { s.landed = [] }
+            return s.landed
+        }
+    }
+
+    /// The batches that did not land, in order, and why; forgets the heads written so far,
+    /// since the batches are about to be decided again from what is stored.
+    func takeFailure() -> ([DecidedBatch], (any Error)?) {
+        finish()
+        chain = [:]
+        return state.withLock { s in
+            defer { (s.unlanded, s.failure) = ([], nil) }
+            return (s.unlanded, s.failure)
         }
     }
 }

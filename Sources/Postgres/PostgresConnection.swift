@@ -386,9 +386,24 @@ public struct CopyWriter: ~Copyable {
         if buffer.count >= 1 << 18 { try flush() }
     }
 
+    /// Appends one row whose fields are already UTF-8 bytes (nil for NULL): saves turning
+    /// encoded JSON back into strings.
+    public mutating func writeRow(bytes values: [[UInt8]?]) throws(PostgresError) {
+        for (i, value) in values.enumerated() {
+            if i > 0 { buffer.append(0x09) }
+            guard let value else { buffer.append(contentsOf: [92, UInt8(ascii: "N")]); continue }
+            appendEscaped(value)
+        }
+        buffer.append(0x0A)
+        if buffer.count >= 1 << 18 { try flush() }
+    }
+
     /// Appends one field escaped for COPY's text format, without a separator.
     public mutating func appendEscaped(_ value: String) {
-        let utf8 = value.utf8
+        appendEscaped(value.utf8)
+    }
+
+    mutating func appendEscaped(_ utf8: some Collection<UInt8>) {
         if !utf8.contains(where: { $0 == 92 || $0 == 0x09 || $0 == 0x0A || $0 == 0x0D }) {
             buffer.append(contentsOf: utf8)
             return

@@ -143,10 +143,9 @@ struct BenchImport: ParsableCommand {
         try BenchDatabase.with(global: global, keep: bench.keep) { scratch in
             let file = try BenchWorkload.generate(events: target)
             defer { try? FileManager.default.removeItem(atPath: file.path) }
-            let db = try PostgresConnection(url: scratch.url, applicationName: "ledger-bench")
             let rssBefore = peakRSSMegabytes()
             let t0 = ContinuousClock.now
-            let summary = try importFile(file.path, into: db, batchSize: batchSize)
+            let summary = try importFile(file.path, into: scratch.url, batchSize: batchSize)
             let seconds = (ContinuousClock.now - t0).asSeconds
             let report = BenchReport(title: "import", fields: [
                 ("bench", "import"), ("database", .string(scratch.name)),
@@ -163,9 +162,12 @@ struct BenchImport: ParsableCommand {
 }
 
 /// Imports a generated file in process; every line must go in.
-func importFile(_ path: String, into db: PostgresConnection, batchSize: Int = 5_000) throws -> Importer.Summary {
+func importFile(_ path: String, into url: String, batchSize: Int = 5_000) throws -> Importer.Summary {
     let reader = try LineReader(path: path)
-    let importer = Importer(connection: db, actor: "bench", today: .today)
+    let importer = Importer(
+        connection: try PostgresConnection(url: url, applicationName: "ledger-bench"),
+        writerConnection: try PostgresConnection(url: url, applicationName: "ledger-bench"), actor: "bench",
+        today: .today)
     importer.batchSize = batchSize
     let progress = Progress()
     importer.onProgress = { s in
@@ -198,7 +200,7 @@ struct BenchRebuild: ParsableCommand {
             let file = try BenchWorkload.generate(events: target)
             defer { try? FileManager.default.removeItem(atPath: file.path) }
             let load0 = ContinuousClock.now
-            let loaded = try importFile(file.path, into: try PostgresConnection(url: scratch.url, applicationName: "ledger-bench"))
+            let loaded = try importFile(file.path, into: scratch.url)
             let loadSeconds = (ContinuousClock.now - load0).asSeconds
             say("loaded \(loaded.events) events in \(String(format: "%.1f", loadSeconds)) s; rebuilding")
             let child = try runChild(["projections", "rebuild", "--database-url", scratch.url, "--format", "json"])
@@ -247,8 +249,8 @@ struct BenchReportCommand: ParsableCommand {
         try BenchDatabase.with(global: global, keep: bench.keep) { scratch in
             let file = try BenchWorkload.generate(events: target)
             defer { try? FileManager.default.removeItem(atPath: file.path) }
+            let loaded = try importFile(file.path, into: scratch.url)
             let db = try PostgresConnection(url: scratch.url, applicationName: "ledger-bench")
-            let loaded = try importFile(file.path, into: db)
             let p0 = ContinuousClock.now
             let applied = try ProjectionRunner(connection: db).runOnce()
             let projectSeconds = (ContinuousClock.now - p0).asSeconds

@@ -92,7 +92,10 @@ struct ImportCommand: ParsableCommand {
 
     func run() throws {
         let reader = try LineReader(path: file)
-        let importer = Importer(connection: try global.connect(), actor: global.resolvedActor, today: .today)
+        // Two connections: one decides the next batch while the other writes the last.
+        let importer = Importer(
+            connection: try global.connect(), writerConnection: try global.connect(), actor: global.resolvedActor,
+            today: .today)
         importer.batchSize = batchSize
         importer.stopOnError = stopOnError
         let progress = Progress()

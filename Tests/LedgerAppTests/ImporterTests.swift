@@ -1,0 +1,58 @@
+import EventStore
+import Foundation
+import Ledger
+import LedgerApp
+import Postgres
+import Projections
+import Testing
+import TestSupport
+
+@Suite struct ImporterTests {
+    func importer(_ url: String, background: Bool) throws -> Importer {
+        let importer = Importer(
+            connection: try PostgresConnection(url: url),
+            writerConnection: background ? try PostgresConnection(url: url) : nil, actor: "t", today: today)
+        importer.batchSize = 50
+        return importer
+    }
+
+    func lines(_ count: Int, sku: String) -> [String] {
+        (0..<count).map { _ in #"{"command":"supply.receive","sku":"\#(sku)","quantity":1,"date":"2026-05-01"}"# }
+    }
+
+    @Test(arguments: [false, true])
+    func anImportRacingAnotherWriterOnItsStreamsLosesNothing(background: Bool) throws {
+        try TestDatabase.with { url in
+            let results = runConcurrently(2) { i -> Int in
+                if i == 0 {
+                    var input = lines(2_000, sku: "h100").makeIterator()
+                    return try importer(url, background: background).run { input.next() }.events
+                }
+                let handler = CommandHandler(connection: try PostgresConnection(url: url), actor: "w", maxAttempts: 50)
+                for _ in 0..<150 { try handler.handle(try command("supply.receive", ["sku": "h100", "quantity": "1"])) }
+                return 150
+            }
+            let appended = try results.map { try $0.get() }
+            #expect(appended == [2_000, 150])
+            let db = try PostgresConnection(url: url)
+            #expect(try count(db) == 2_150)
+            #expect(try count(db, "SELECT max(version)::int FROM events WHERE stream = 'supply-h100'") == 2_150)
+            #expect(try verify(connection: db).isIntact)
+        }
+    }
+
+    @Test func aRepeatedExplicitKeyInOneFileIsImportedOnce() throws {
+        try TestDatabase.with { url in
+            var input = [
+                #"{"command":"supply.receive","sku":"h100","quantity":1,"idempotency-key":"k1"}"#,
+                #"{"command":"supply.receive","sku":"h100","quantity":1,"idempotency-key":"k1"}"#,
+                #"{"command":"supply.receive","sku":"h100","quantity":2,"idempotency-key":"k1"}"#,
+            ].makeIterator()
+            let summary = try importer(url, background: true).run { input.next() }
+            #expect(summary.events == 1)
+            #expect(summary.alreadyImported == 1)
+            #expect(summary.errors.map(\.line) == [3])
+            #expect(try count(try PostgresConnection(url: url)) == 1)
+        }
+    }
+}
