@@ -26,11 +26,30 @@ struct Listing {
         guard !rows.isEmpty else { return "[]\n" }
         var out: [UInt8] = Array("[\n".utf8)
         for (i, row) in rows.enumerated() {
-            row.write(into: &out)
+            Self.write(row, columns: columns, into: &out)
             out.append(contentsOf: Array((i + 1 < rows.count ? ",\n" : "\n").utf8))
         }
         out.append(contentsOf: Array("]\n".utf8))
         return String(decoding: out, as: UTF8.self)
+    }
+
+    /// A row object with its keys in column order (then any others, sorted): the order
+    /// people read, and the same on every run.
+    static func write(_ row: JSON, columns: [String], into out: inout [UInt8]) {
+        guard case .object(let members) = row else { return row.write(into: &out) }
+        out.append(UInt8(ascii: "{"))
+        var first = true
+        func member(_ key: String, _ value: JSON) {
+            if !first { out.append(UInt8(ascii: ",")) }
+            first = false
+            JSON.writeString(key, into: &out)
+            out.append(UInt8(ascii: ":"))
+            value.write(into: &out)
+        }
+        for key in columns { if let value = members[key] { member(key, value) } }
+        let listed = Set(columns)
+        for key in members.keys.sorted() where !listed.contains(key) { member(key, members[key]!) }
+        out.append(UInt8(ascii: "}"))
     }
 
     static func plain(_ value: JSON?) -> String {
@@ -43,11 +62,14 @@ struct Listing {
         }
     }
 
+    /// One CSV field, quoted when it must be (RFC 4180).
+    static func csvField(_ s: String) -> String {
+        guard s.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return s }
+        return "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+    }
+
     func renderCSV() -> String {
-        func field(_ s: String) -> String {
-            guard s.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return s }
-            return "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\""
-        }
+        let field = Self.csvField
         var out = columns.map(field).joined(separator: ",") + "\n"
         for row in rows {
             out += columns.map { field(Self.plain(row[$0])) }.joined(separator: ",") + "\n"
@@ -57,7 +79,26 @@ struct Listing {
 
     /// `42`, `-3.5`, `¥4,500,000`, `$1,250.50`, `1,250.50 CNY`.
     static func looksNumeric(_ cell: String) -> Bool {
-        cell.range(of: #"^-?[¥$€£]?[0-9][0-9,]*(\.[0-9]+)?( [A-Z]{3})?$"#, options: .regularExpression) != nil
+        var scalars = Substring(cell).unicodeScalars[...]
+        if scalars.first == "-" { scalars = scalars.dropFirst() }
+        if let first = scalars.first, "¥$€£".unicodeScalars.contains(first) { scalars = scalars.dropFirst() }
+        guard let first = scalars.first, ("0"..."9").contains(first) else { return false }
+        // Digits with grouping commas, an optional fraction, an optional " CUR" suffix.
+        var sawPoint = false
+        var rest = scalars
+        while let c = rest.first {
+            if ("0"..."9").contains(c) || (c == "," && !sawPoint) {
+                rest = rest.dropFirst()
+            } else if c == "." && !sawPoint {
+                sawPoint = true
+                rest = rest.dropFirst()
+            } else {
+                break
+            }
+        }
+        if rest.isEmpty { return true }
+        let suffix = String(String.UnicodeScalarView(rest))
+        return suffix.count == 4 && suffix.first == " " && suffix.dropFirst().allSatisfy { $0.isUppercase && $0.isASCII }
     }
 
     func renderTable() -> String {
