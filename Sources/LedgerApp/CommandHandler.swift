@@ -47,7 +47,7 @@ public final class CommandHandler {
 
     /// The fingerprint of a command for idempotency: equal commands, equal fingerprints.
     public static func fingerprint(of command: LedgerCommand) -> String {
-        hexString(SHA256.hash(data: command.canonicalJSON.canonicalBytes))
+        SHA256.hash(data: command.canonicalJSON.canonicalBytes).withUnsafeBytes { hexString($0) }
     }
 
     /// Decides `command` and appends its events; returns what was appended (or, for a

@@ -198,7 +198,10 @@ public final class Importer {
         // Same content on the same line: same key, so a re-run appends nothing. The key
         // stands for the line's text, which is also the command's fingerprint (a line
         // without --date is the same line on another day, not another command).
-        let digest = hexString(SHA256.hash(data: Data("\(number):\(text)".utf8)).prefix(16))
+        var hasher = SHA256()
+        withUnsafeBytes(of: Int64(number).littleEndian) { hasher.update(bufferPointer: $0) }
+        hasher.update(data: Data(text.utf8))
+        let digest = hasher.finalize().withUnsafeBytes { hexString(UnsafeRawBufferPointer(rebasing: $0.prefix(16))) }
         return ParsedLine(number: number, command: command, key: "import:" + digest, fingerprint: digest)
     }
 
