@@ -67,15 +67,16 @@ CREATE TRIGGER idempotency_keys_no_truncate BEFORE TRUNCATE ON idempotency_keys
 -- p_idempotency_key / p_command_hash: when the key was seen before with the same command,
 --                 returns that command's events and appends nothing; with another command,
 --                 raises LE002.
+-- It does not NOTIFY: NOTIFY takes a lock held until the commit is flushed, which would make
+-- concurrent appends queue for one WAL flush each. Writers wake followers right after, in the
+-- same round trip, from a separate transaction that commits without waiting (EventStore).
 CREATE FUNCTION append_events(
     p_expectations jsonb, p_events jsonb, p_idempotency_key text, p_command_hash text
 ) RETURNS SETOF events
 LANGUAGE plpgsql AS $$
 DECLARE
     v_seen idempotency_keys%ROWTYPE;
-    v_expect record;
-    v_current bigint;
-    v_positions bigint[];
+    v_bad record;
 BEGIN
     IF p_idempotency_key IS NOT NULL THEN
         SELECT * INTO v_seen FROM idempotency_keys WHERE key = p_idempotency_key;
@@ -89,24 +90,24 @@ BEGIN
         END IF;
     END IF;
 
-    FOR v_expect IN SELECT * FROM jsonb_to_recordset(p_expectations) AS x(stream text, version bigint) LOOP
-        SELECT e.version INTO v_current FROM events e
-            WHERE e.stream = v_expect.stream ORDER BY e.version DESC LIMIT 1;
-        IF coalesce(v_current, 0) <> v_expect.version THEN
-            RAISE EXCEPTION 'stream % is at version %, expected %',
-                v_expect.stream, coalesce(v_current, 0), v_expect.version
-                USING ERRCODE = 'LE001',
-                      DETAIL = json_build_object('stream', v_expect.stream,
-                                                 'actual', coalesce(v_current, 0),
-                                                 'expected', v_expect.version)::text;
-        END IF;
-    END LOOP;
+    SELECT x.stream, x.version AS expected, coalesce(h.version, 0) AS actual INTO v_bad
+    FROM jsonb_to_recordset(p_expectations) AS x(stream text, version bigint)
+    LEFT JOIN LATERAL (
+        SELECT e.version FROM events e WHERE e.stream = x.stream ORDER BY e.version DESC LIMIT 1
+    ) h ON true
+    WHERE coalesce(h.version, 0) <> x.version
+    LIMIT 1;
+    IF FOUND THEN
+        RAISE EXCEPTION 'stream % is at version %, expected %', v_bad.stream, v_bad.actual, v_bad.expected
+            USING ERRCODE = 'LE001',
+                  DETAIL = json_build_object('stream', v_bad.stream, 'actual', v_bad.actual,
+                                             'expected', v_bad.expected)::text;
+    END IF;
 
-    -- Take a transaction id only now, after reading the stream heads: every event this
-    -- batch builds on then belongs to an older transaction, so log order (transaction_id,
-    -- position) agrees with each stream's version order.
+    -- The transaction id only now, after reading the stream heads (see 001).
     PERFORM pg_current_xact_id();
 
+    RETURN QUERY
     WITH inserted AS (
         INSERT INTO events (stream, version, type, schema_version, payload, metadata,
                             business_date, event_id, hash)
@@ -117,16 +118,13 @@ BEGIN
         FROM jsonb_array_elements(p_events) WITH ORDINALITY AS e(value, ord)
         ORDER BY e.ord
         RETURNING *
-    )
-    SELECT array_agg(i.position ORDER BY i.position) INTO v_positions FROM inserted i;
-
-    IF p_idempotency_key IS NOT NULL THEN
+    ), keyed AS (
         INSERT INTO idempotency_keys (key, command_hash, positions)
-        VALUES (p_idempotency_key, p_command_hash, v_positions);
-    END IF;
-
-    PERFORM pg_notify('ledger_events', v_positions[array_length(v_positions, 1)]::text);
-    RETURN QUERY SELECT * FROM events WHERE position = ANY (v_positions) ORDER BY position;
+        SELECT p_idempotency_key, p_command_hash, array_agg(i.position ORDER BY i.position)
+        FROM inserted i
+        HAVING p_idempotency_key IS NOT NULL
+    )
+    SELECT * FROM inserted i ORDER BY i.position;
 END
 $$;
 

@@ -109,7 +109,7 @@ public final class EventStore {
             ])
         }
         // One round trip: the append (its own implicit transaction), then the wake-up for
-        // followers from a separate transaction (see Schema/005_notify_after_commit.sql).
+        // followers from a separate transaction (see append_events in Schema/001_event_store.sql).
         // Inside a caller's transaction the wake-up joins it, to be sent when it commits.
         let append = PostgresConnection.Statement(
             EventRecord.select + " FROM append_events($1, $2, $3, $4)",

@@ -79,11 +79,12 @@ enum ProjectionSQL {
         let rows: Rows
         if let keys {
             guard !keys.isEmpty else { return [:] }
+            // Table and column names are this program's constants; keys are bound.
             rows = try db.query(
-                "SELECT \(Row.loadColumns) FROM \(Row.table) WHERE \(Row.keyColumn) = ANY ($1::text[])",
+                "SELECT " + Row.loadColumns + " FROM " + Row.table + " WHERE " + Row.keyColumn + " = ANY ($1::text[])",
                 [PostgresArray(keys)], prepared: true)
         } else {
-            rows = try db.query("SELECT \(Row.loadColumns) FROM \(Row.table)", prepared: true)
+            rows = try db.query("SELECT " + Row.loadColumns + " FROM " + Row.table, prepared: true)
         }
         out.reserveCapacity(rows.count)
         for row in rows {
@@ -100,9 +101,9 @@ enum ProjectionSQL {
     ) throws {
         if let keys {
             guard !keys.isEmpty else { return }
-            try db.query("DELETE FROM \(table) WHERE \(Row.keyColumn) = ANY ($1::text[])", [PostgresArray(keys)])
+            try db.query("DELETE FROM " + table + " WHERE " + Row.keyColumn + " = ANY ($1::text[])", [PostgresArray(keys)])
         } else {
-            try db.query("DELETE FROM \(table)")
+            try db.query("DELETE FROM " + table)
         }
         try copy(rows, into: table, on: db)
     }

@@ -53,7 +53,7 @@ public final class ProjectionRebuilder {
             try connection.transaction { db in
                 for name in names {
                     try ProjectionSQL.lock(name, on: db, waiting: onLockWait)
-                    try db.query("DELETE FROM \(name.rowType.table)")
+                    try db.query("DELETE FROM " + name.rowType.table)
                     try ProjectionSQL.setCheckpoint(name, to: .start, on: db)
                 }
                 try beforeSwapCommit?()

@@ -616,8 +616,8 @@ func percentile(_ sorted: [Double], _ p: Double) -> Double {
     return sorted[min(max(index, 0), sorted.count - 1)]
 }
 
-func number(_ value: Double, _ decimals: Int) -> JSON {
-    decimals == 0 ? .number(String(Int(value.rounded()))) : .number(String(format: "%.\(decimals)f", value))
+func number(_ measure: Double, _ decimals: Int) -> JSON {
+    decimals == 0 ? .number(String(Int(measure.rounded()))) : .number(String(format: "%.\(decimals)f", measure))
 }
 
 extension Duration {
