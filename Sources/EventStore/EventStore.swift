@@ -109,7 +109,7 @@ public final class EventStore {
             ])
         }
         // One round trip: the append (its own implicit transaction), then the wake-up for
-        // followers from a separate transaction (see append_events in Schema/001_event_store.sql).
+        // followers from a separate one (see Schema/005_wake_followers.sql).
         // Inside a caller's transaction the wake-up joins it, to be sent when it commits.
         let append = PostgresConnection.Statement(
             EventRecord.select + " FROM append_events($1, $2, $3, $4)",
@@ -117,11 +117,22 @@ public final class EventStore {
         let outcomes: [Result<[Rows], PostgresError>]
         do {
             if connection.isInTransaction {
+                // The caller's transaction decides when the events commit: the wake-up
+                // joins it, and goes out (to followers only) when it commits.
                 outcomes = try connection.pipeline(segments: [
-                    [append, .init("SELECT pg_notify($1, '')", [Self.notificationChannel], prepared: true)]
+                    [
+                        append,
+                        .init(
+                            "SELECT pg_notify($1, '') WHERE EXISTS (SELECT 1 FROM pg_stat_activity"
+                                + " WHERE datname = current_database() AND application_name = $2)",
+                            [Self.notificationChannel, Self.followerApplicationName], prepared: true),
+                    ]
                 ])
-            } else {
+            } else if shouldWakeFollowers {
                 outcomes = try connection.pipeline(segments: [[append], Self.notification])
+                noteFollowers(outcomes[1])
+            } else {
+                outcomes = try connection.pipeline(segments: [[append]])
             }
         } catch {
             throw EventStoreError.from(error)
@@ -139,18 +150,37 @@ public final class EventStore {
         }
     }
 
-    /// The statements that wake followers after an append has committed: a transaction of
-    /// its own that does not wait for its commit to reach disk (it records nothing).
-    static let notification: [PostgresConnection.Statement] = [
-        .init("BEGIN"), .init("SET LOCAL synchronous_commit TO off"),
-        .init("SELECT pg_notify($1, '')", [notificationChannel], prepared: true), .init("COMMIT"),
-    ]
+    /// The application name followers connect with: writers notify only while one is
+    /// connected (see Schema/005_wake_followers.sql).
+    public static let followerApplicationName = "ledger follower"
+
+    /// Wakes followers after an append has committed: its own statement, so its own
+    /// transaction; it notifies only when a follower is connected, and says whether one is.
+    static let notification: [PostgresConnection.Statement] = [.init("SELECT wake_followers()", prepared: true)]
+
+    /// Whether a follower was connected when last asked, and when that was: a writer that
+    /// found none skips the wake-up for a second (followers poll every second anyway).
+    private var followersSeen: (present: Bool, at: ContinuousClock.Instant)?
+
+    private var shouldWakeFollowers: Bool {
+        guard let seen = followersSeen, ContinuousClock.now - seen.at < .seconds(1) else { return true }
+        return seen.present
+    }
+
+    private func noteFollowers(_ outcome: Result<[Rows], PostgresError>) {
+        guard case .success(let rows) = outcome, let row = rows.first?.first,
+            let present = try? row.decode(Bool.self, at: 0)
+        else { return }
+        followersSeen = (present, ContinuousClock.now)
+    }
 
     /// Wakes followers (`ledger projections run --follow`) after a committed append.
     public func notifyFollowers() throws(EventStoreError) {
         guard !connection.isInTransaction else { return }
         do {
-            for outcome in try connection.pipeline(segments: [Self.notification]) { _ = try outcome.get() }
+            let outcome = try connection.pipeline(segments: [Self.notification])[0]
+            noteFollowers(outcome)
+            _ = try outcome.get()
         } catch {
             throw EventStoreError.from(error)
         }

@@ -124,7 +124,7 @@ public final class ProjectionRunner {
         var connectedOnce = false
         while !shouldStop() {
             do {
-                let connection = try PostgresConnection(url: databaseURL, applicationName: "ledger projections run")
+                let connection = try PostgresConnection(url: databaseURL, applicationName: EventStore.followerApplicationName)
                 connectedOnce = true
                 try connection.listen(EventStore.notificationChannel)
                 let runner = ProjectionRunner(connection: connection, batchSize: batchSize)

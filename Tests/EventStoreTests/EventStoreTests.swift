@@ -179,9 +179,9 @@ func eventCount(_ db: PostgresConnection) throws -> Int {
         }
     }
 
-    @Test func listenersAreNotifiedAfterEachCommittedAppend() throws {
+    @Test func followersAreNotifiedAfterEachCommittedAppend() throws {
         try TestDatabase.with { url in
-            let listener = try PostgresConnection(url: url)
+            let listener = try PostgresConnection(url: url, applicationName: EventStore.followerApplicationName)
             try listener.listen(EventStore.notificationChannel)
             let writer = try PostgresConnection(url: url)
             let store = EventStore(connection: writer)
@@ -195,6 +195,15 @@ func eventCount(_ db: PostgresConnection) throws -> Int {
             #expect(try listener.waitForNotifications(timeout: .seconds(5)).count == 1)
             try store.appendInBulk([BulkCommand(events: [event("s-3")])], heads: [:])
             #expect(try listener.waitForNotifications(timeout: .seconds(5)).count == 1)
+        }
+    }
+
+    @Test func withNoFollowerConnectedAppendsNotifyNobody() throws {
+        try TestDatabase.with { url in
+            let stranger = try PostgresConnection(url: url)
+            try stranger.listen(EventStore.notificationChannel)
+            try EventStore(connection: try PostgresConnection(url: url)).append([event("s-1")])
+            #expect(try stranger.waitForNotifications(timeout: .milliseconds(300)).isEmpty)
         }
     }
 
