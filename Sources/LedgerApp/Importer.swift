@@ -91,7 +91,7 @@ public final class Importer {
                     let decided = try decide(batch)
                     stopped = stopped || decided.stop
                     writer.submit(decided)
-                    try settle(into: &summary)
+                    if try settle(into: &summary) { stopped = true }
                 }
                 batch.removeAll(keepingCapacity: true)
                 onProgress?(summary)
@@ -99,17 +99,17 @@ public final class Importer {
             }
         }
         writer.finish()
-        try settle(into: &summary)
+        _ = try settle(into: &summary)
         summary.errors.sort { $0.line < $1.line }
         return summary
     }
 
     /// Counts the batches that landed; after a failure, redoes in order and in the
     /// foreground those that did not (a conflict with another writer: reload the streams
-    /// and decide again, a bounded number of times).
-    private func settle(into summary: inout Summary) throws {
+    /// and decide again, a bounded number of times). True when --stop-on-error says stop.
+    private func settle(into summary: inout Summary) throws -> Bool {
         for batch in writer.takeLanded() { batch.count(into: &summary) }
-        guard writer.hasFailed else { return }
+        guard writer.hasFailed else { return false }
         writer.finish()
         var (redo, failure) = writer.takeFailure()
         var attempts = 0
@@ -127,12 +127,13 @@ public final class Importer {
                 // A busy writer on the same streams keeps winning the race for a whole
                 // batch: go line by line, each appended on its own with the command
                 // handler's short retries, then carry on in batches.
-                for batch in remaining { try importOneByOne(batch.lines, into: &summary) }
                 loaded.forget()
-                return
+                for batch in remaining where try importOneByOne(batch.lines, into: &summary) { return true }
+                return false
             }
             for (i, batch) in remaining.enumerated() {
-                writer.submit(try decide(batch.lines))
+                let decided = try decide(batch.lines)
+                writer.submit(decided)
                 writer.finish()
                 for landed in writer.takeLanded() {
                     landed.count(into: &summary)
@@ -143,12 +144,15 @@ public final class Importer {
                     (redo, failure) = (unlanded + remaining[(i + 1)...], error)
                     break
                 }
+                if decided.stop { return true }
             }
         }
+        return false
     }
 
-    /// The slow, sure way for lines whose batch kept conflicting.
-    private func importOneByOne(_ lines: [ParsedLine], into summary: inout Summary) throws {
+    /// The slow, sure way for lines whose batch kept conflicting. True when --stop-on-error
+    /// says stop.
+    private func importOneByOne(_ lines: [ParsedLine], into summary: inout Summary) throws -> Bool {
         let handler = CommandHandler(connection: store.connection, actor: actor, maxAttempts: 50, remembersStreams: true)
         for line in lines {
             do {
@@ -163,12 +167,13 @@ public final class Importer {
                 }
             } catch let rejection as Rejection {
                 summary.errors.append(LineError(line: line.number, kind: .rejected, message: rejection.message))
-                if stopOnError { return }
+                if stopOnError { return true }
             } catch EventStoreError.idempotencyKeyReused(let key) {
                 summary.errors.append(
                     LineError(line: line.number, kind: .rejected, message: "idempotency key \(key) was used for a different command"))
             }
         }
+        return false
     }
 
     /// Reads one line: a JSON object with `"command"` and the long flag names.
