@@ -39,7 +39,7 @@ public final class Importer {
     public let store: EventStore
     public let actor: String
     public let today: Day
-    public var batchSize = 5_000
+    public var batchSize = 20_000
     public var stopOnError = false
     /// Called after each batch with the summary so far (for a progress bar).
     public var onProgress: ((Summary) -> Void)?

@@ -135,7 +135,7 @@ struct BenchImport: ParsableCommand {
             """)
     @OptionGroup var global: GlobalOptions
     @OptionGroup var bench: BenchOptions
-    @Option(name: .customLong("batch-size"), help: "Lines per import transaction.") var batchSize = 5_000
+    @Option(name: .customLong("batch-size"), help: "Lines per import transaction.") var batchSize = 20_000
 
     func run() throws {
         try bench.requireOneClient()
@@ -162,7 +162,7 @@ struct BenchImport: ParsableCommand {
 }
 
 /// Imports a generated file in process; every line must go in.
-func importFile(_ path: String, into url: String, batchSize: Int = 5_000) throws -> Importer.Summary {
+func importFile(_ path: String, into url: String, batchSize: Int = 20_000) throws -> Importer.Summary {
     let reader = try LineReader(path: path)
     let importer = Importer(
         connection: try PostgresConnection(url: url, applicationName: "ledger-bench"),

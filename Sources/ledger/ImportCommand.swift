@@ -84,7 +84,7 @@ struct ImportCommand: ParsableCommand {
     @Argument(help: ArgumentHelp("JSON Lines file, or - for standard input.", valueName: "file")) var file: String
     @Flag(name: .customLong("stop-on-error"), help: "Stop at the first bad line (earlier lines stay imported).")
     var stopOnError = false
-    @Option(name: .customLong("batch-size"), help: "Lines per transaction.") var batchSize = 5_000
+    @Option(name: .customLong("batch-size"), help: "Lines per transaction.") var batchSize = 20_000
 
     func validate() throws {
         if batchSize < 1 { throw ValidationError("--batch-size must be positive") }
