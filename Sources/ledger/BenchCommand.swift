@@ -220,7 +220,9 @@ struct BenchRebuild: ParsableCommand {
                 ("seconds", number(inner, 3)),
                 ("process_seconds", number(child.seconds, 3)),
                 ("events_per_second", number(Double(events) / max(inner, 1e-9), 0)),
-                ("peak_rss_mb", number(child.maxRSSMegabytes, 1)),
+                // The child's own high-water mark: wait4's ru_maxrss would also count this
+                // process's memory, which posix_spawn's child shares until it execs.
+                ("peak_rss_mb", number(rows.first?["peak_rss_mb"].flatMap { Double(Listing.plain($0)) } ?? child.maxRSSMegabytes, 1)),
             ])
             report.print(global.format)
         }

@@ -126,9 +126,11 @@ struct ProjectionsRebuild: ParsableCommand {
                 "projection": .string($0.rawValue), "events": JSON(summary.events), "rows": JSON(summary.rows[$0] ?? 0),
                 "seconds": .number(String(format: "%.3f", summary.seconds)),
                 "events_per_second": JSON(Int(summary.eventsPerSecond)),
+                "peak_rss_mb": .number(String(format: "%.1f", peakRSSMegabytes())),
             ]
         }
-        Listing(columns: ["projection", "events", "rows", "seconds", "events_per_second"], rows: rows).print(global.format)
+        Listing(columns: ["projection", "events", "rows", "seconds", "events_per_second", "peak_rss_mb"], rows: rows)
+            .print(global.format)
     }
 }
 
