@@ -9,10 +9,12 @@
 -- A projection's rows and its checkpoint change in the same transaction, so every event is
 -- applied exactly once whatever instant the runner is stopped at.
 
+-- Keys sort byte-wise (COLLATE "C"), as the ledger orders ids everywhere, so reports read
+-- rows in key order straight from the primary key index instead of sorting them.
 CREATE SCHEMA projections;
 
 CREATE TABLE projections.portfolio (
-    investment   text    PRIMARY KEY,
+    investment   text    COLLATE "C" PRIMARY KEY,
     startup      text    NOT NULL,
     round        text    NOT NULL,
     instrument   text    NOT NULL,
@@ -28,7 +30,7 @@ CREATE TABLE projections.portfolio (
 );
 
 CREATE TABLE projections.labs (
-    lab                text    PRIMARY KEY,
+    lab                text    COLLATE "C" PRIMARY KEY,
     name               text    NOT NULL,
     city               text    NOT NULL,
     currency           text    NOT NULL,
@@ -44,7 +46,7 @@ CREATE TABLE projections.labs (
 );
 
 CREATE TABLE projections.orders (
-    "order"      text    PRIMARY KEY,
+    "order"      text    COLLATE "C" PRIMARY KEY,
     customer     text    NOT NULL,
     sku          text    NOT NULL,
     currency     text    NOT NULL,
@@ -64,7 +66,7 @@ CREATE TABLE projections.orders (
 );
 
 CREATE TABLE projections.supply (
-    sku        text   PRIMARY KEY,
+    sku        text   COLLATE "C" PRIMARY KEY,
     received   bigint NOT NULL,
     allocated  bigint NOT NULL,
     shipped    bigint NOT NULL,
