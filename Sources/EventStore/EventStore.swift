@@ -42,11 +42,8 @@ public final class EventStore {
                 return try appendOnce(
                     events, expecting: expecting, heads: attempts == 1 ? heads : [:], idempotencyKey: idempotencyKey,
                     commandHash: commandHash)
-            } catch .conflict(let stream, let expected, let actual)
-                where attempts < 5 && (expecting[stream] ?? .any) == .any
-            {
+            } catch .conflict(let stream, _, _) where attempts < 5 && (expecting[stream] ?? .any) == .any {
                 // Nobody asked for a particular version of this stream: chain to the new head.
-                _ = (expected, actual)
                 continue
             }
         }

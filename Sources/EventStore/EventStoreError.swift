@@ -1,3 +1,4 @@
+import JSON
 import Postgres
 
 /// Why an append or a read failed, in terms a caller can act on.
@@ -30,16 +31,11 @@ public enum EventStoreError: Error, Sendable, CustomStringConvertible {
     static func from(_ error: PostgresError) -> EventStoreError {
         switch error.sqlState {
         case "LE001":
-            // DETAIL carries {"stream":…,"actual":…,"expected":…}
-            let detail = error.detail ?? ""
-            func field(_ key: String) -> String? {
-                guard let range = detail.range(of: "\"\(key)\" : ") ?? detail.range(of: "\"\(key)\":") else { return nil }
-                let rest = detail[range.upperBound...].drop { $0 == " " || $0 == "\"" }
-                return String(rest.prefix { $0 != "," && $0 != "}" && $0 != "\"" })
-            }
+            // DETAIL carries {"stream":…,"actual":…,"expected":…} (see append_events).
+            let detail = error.detail.flatMap { try? JSON.parse($0) }
             return .conflict(
-                stream: field("stream") ?? "?", expected: field("expected").flatMap { Int64($0) },
-                actual: field("actual").flatMap { Int64($0) })
+                stream: detail?["stream"]?.stringValue ?? "?", expected: detail?["expected"]?.intValue,
+                actual: detail?["actual"]?.intValue)
         case "LE002":
             let key = error.message.split(separator: " ").dropFirst(2).first.map(String.init) ?? "?"
             return .idempotencyKeyReused(key: key)

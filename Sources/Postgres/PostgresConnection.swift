@@ -37,9 +37,6 @@ public final class PostgresConnection {
 
     deinit { PQfinish(handle) }
 
-    /// Server version number, e.g. 150018.
-    public var serverVersion: Int { Int(PQserverVersion(handle)) }
-
     /// True while the connection is usable.
     public var isOpen: Bool { PQstatus(handle) == CONNECTION_OK }
 

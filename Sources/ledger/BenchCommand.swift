@@ -68,7 +68,7 @@ struct BenchAppend: ParsableCommand {
             let ready = DispatchSemaphore(value: 0)
             let go = DispatchSemaphore(value: 0)
             let started = Mutex<ContinuousClock.Instant?>(nil)
-            let results = runThreads(clients) { i -> [Double] in
+            let results = runOnThreads(clients) { i -> [Double] in
                 let handler: CommandHandler
                 do {
                     handler = CommandHandler(
@@ -589,28 +589,6 @@ struct BenchWorkload {
 }
 
 // MARK: - Helpers
-
-/// Runs `body` on `count` threads (libpq blocks: threads, not tasks); `beforeStart` runs on
-/// the calling thread once they are all spawned.
-func runThreads<T: Sendable>(
-    _ count: Int, _ body: @escaping @Sendable (Int) throws -> T, beforeStart: () -> Void = {}
-) -> [Result<T, any Error>] {
-    let results = Mutex<[Int: Result<T, any Error>]>([:])
-    let group = DispatchGroup()
-    for i in 0..<count {
-        group.enter()
-        let thread = Thread {
-            let result = Result { try body(i) }
-            results.withLock { $0[i] = result }
-            group.leave()
-        }
-        thread.stackSize = 4 << 20
-        thread.start()
-    }
-    beforeStart()
-    group.wait()
-    return results.withLock { r in (0..<count).map { r[$0]! } }
-}
 
 func percentile(_ sorted: [Double], _ p: Double) -> Double {
     guard !sorted.isEmpty else { return 0 }

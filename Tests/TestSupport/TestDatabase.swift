@@ -1,7 +1,7 @@
 import EventStore
 import Foundation
 import Postgres
-import Synchronization
+import LedgerApp
 
 /// Integration tests run against a real PostgreSQL server: `DATABASE_URL` names a server
 /// where the test user may create databases (`scripts/test` starts a private one). Each test
@@ -55,21 +55,7 @@ public enum TestDatabase {
 }
 
 /// Runs `body` on `count` OS threads at once (each should open its own connection) and
-/// waits for all of them. Threads, not tasks: libpq blocks, and a blocked task would hold
-/// one of the few cooperative threads and hide the concurrency under test.
+/// waits for all of them: see `runOnThreads`.
 public func runConcurrently<T: Sendable>(_ count: Int, _ body: @escaping @Sendable (Int) throws -> T) -> [Result<T, any Error>] {
-    let results = Mutex<[Int: Result<T, any Error>]>([:])
-    let group = DispatchGroup()
-    for i in 0..<count {
-        group.enter()
-        let thread = Thread {
-            let result = Result { try body(i) }
-            results.withLock { $0[i] = result }
-            group.leave()
-        }
-        thread.stackSize = 4 << 20
-        thread.start()
-    }
-    group.wait()
-    return results.withLock { r in (0..<count).map { r[$0]! } }
+    runOnThreads(count, body)
 }
