@@ -107,6 +107,13 @@ public struct Row: Sendable {
         try decode(type, at: try columnIndex(column))
     }
 
+    /// Reads a column's raw bytes in place (no copy); nil for NULL. The buffer is valid
+    /// only inside `body`.
+    public func withBytes<T>(at column: Int, _ body: (UnsafeBufferPointer<UInt8>) throws -> T) rethrows -> T? {
+        if storage.isNull(row: index, column: column) { return nil }
+        return try storage.withValue(row: index, column: column, body)
+    }
+
     /// The raw text of a column, or nil for NULL.
     public func text(at column: Int) -> String? {
         if storage.isNull(row: index, column: column) { return nil }

@@ -54,6 +54,8 @@ public final class ProjectionRebuilder {
                 for name in names {
                     try ProjectionSQL.lock(name, on: db, waiting: onLockWait)
                     try db.query("DELETE FROM " + name.rowType.table)
+                    try ReportPages.reset(name, on: db)
+                    try ReportPages.refresh(name, on: db)
                     try ProjectionSQL.setCheckpoint(name, to: .start, on: db)
                 }
                 try beforeSwapCommit?()
@@ -100,6 +102,8 @@ public final class ProjectionRebuilder {
                 case .orders: rows[name] = try swap(orders.rows, db)
                 case .supply: rows[name] = try swap(supply.rows, db)
                 }
+                try ReportPages.reset(name, on: db)
+                try ReportPages.refresh(name, on: db)
                 try ProjectionSQL.setCheckpoint(name, to: end, on: db)
             }
             try beforeSwapCommit?()

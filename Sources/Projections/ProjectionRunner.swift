@@ -45,12 +45,12 @@ public final class ProjectionRunner {
         var applied = 0
         while !shouldStop() {
             let checkpoints = try self.checkpoints(names)
-            guard let lowest = checkpoints.values.min() else { return applied }
+            guard let lowest = checkpoints.values.min() else { break }
             let group = names.filter { checkpoints[$0] == lowest }
             // The same rows, order and late-commit rule as `EventStore.readAll`, reading only
             // the columns a fold needs.
             let (page, last) = try log.page(after: lowest, limit: batchSize)
-            guard let through = last else { return applied }
+            guard let through = last else { break }
             let events = page.map(\.event)
             var anyApplied = false
             for name in group {
@@ -58,7 +58,22 @@ public final class ProjectionRunner {
             }
             if anyApplied { applied += page.count }
         }
+        try refreshReportPages(names)
         return applied
+    }
+
+    /// Renders again the report pages that batches marked stale: once per run rather than
+    /// once per batch, so catching up over many batches renders each page once.
+    func refreshReportPages(_ names: [ProjectionName]) throws {
+        let stale = try connection.query(
+            "SELECT DISTINCT projection FROM projections.report_pages WHERE csv IS NULL", prepared: true
+        ).compactMap { ProjectionName(rawValue: try $0.decode(String.self, at: 0)) }
+        for name in names where stale.contains(name) {
+            try connection.transaction { db in
+                try ProjectionSQL.lock(name, on: db, waiting: onLockWait)
+                try ReportPages.refresh(name, on: db)
+            }
+        }
     }
 
     /// Applies a batch to one projection, unless another runner moved its checkpoint
@@ -75,6 +90,7 @@ public final class ProjectionRunner {
                 for event in events { state.apply(event) }
                 let changed = state.touched.sorted()
                 try ProjectionSQL.replace(changed, with: changed.map { state.rows[$0]! }, on: db)
+                try ReportPages.markStale(name, keys: changed, on: db)
                 try ProjectionSQL.setCheckpoint(name, to: through, on: db)
                 try beforeCommit?(name, through)
                 return true

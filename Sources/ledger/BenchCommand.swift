@@ -210,7 +210,7 @@ struct BenchRebuild: ParsableCommand {
             // The child's own timing (rebuild only, no process start) and its row counts.
             let rows = (try? JSON.parse(child.stdout))?.arrayValue ?? []
             let events = rows.first?["events"]?.intValue.map(Int.init) ?? loaded.events
-            let inner = rows.first?["seconds"].flatMap { Listing.plain($0) }.flatMap(Double.init) ?? child.seconds
+            let inner = rows.first?["seconds"].flatMap { ReportText.plain($0) }.flatMap(Double.init) ?? child.seconds
             let projectionRows = rows.reduce(0) { $0 + Int($1["rows"]?.intValue ?? 0) }
             let report = BenchReport(title: "rebuild", fields: [
                 ("bench", "rebuild"), ("database", .string(scratch.name)),
@@ -222,7 +222,7 @@ struct BenchRebuild: ParsableCommand {
                 ("events_per_second", number(Double(events) / max(inner, 1e-9), 0)),
                 // The child's own high-water mark: wait4's ru_maxrss would also count this
                 // process's memory, which posix_spawn's child shares until it execs.
-                ("peak_rss_mb", number(rows.first?["peak_rss_mb"].flatMap { Double(Listing.plain($0)) } ?? child.maxRSSMegabytes, 1)),
+                ("peak_rss_mb", number(rows.first?["peak_rss_mb"].flatMap { Double(ReportText.plain($0)) } ?? child.maxRSSMegabytes, 1)),
             ])
             report.print(global.format)
         }
@@ -334,7 +334,7 @@ struct BenchReport {
             let width = fields.map(\.0.count).max() ?? 0
             var text = "bench \(title)\n"
             for (key, value) in fields where key != "bench" {
-                text += "  " + key + String(repeating: " ", count: width - key.count) + "  " + Listing.plain(value) + "\n"
+                text += "  " + key + String(repeating: " ", count: width - key.count) + "  " + ReportText.plain(value) + "\n"
             }
             FileHandle.standardOutput.write(Data(text.utf8))
         }

@@ -36,7 +36,7 @@ struct DemoCommand: ParsableCommand {
             say("demo: appended \(summary.events) events from \(summary.commands) commands; projections applied \(applied) events")
         }
         var reports: [JSON] = []
-        for kind in ReportKind.allCases {
+        for kind in ProjectionName.allCases {
             let listing = try kind.listing(db, asOf: nil)
             switch global.format {
             case .table:

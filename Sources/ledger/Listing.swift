@@ -1,5 +1,6 @@
 import Foundation
 import JSON
+import Projections
 
 /// Rows to print in the chosen format: an aligned table for people, a JSON array of row
 /// objects or CSV with a header for scripts. JSON and CSV carry exact values (amounts as
@@ -52,24 +53,10 @@ struct Listing {
         out.append(UInt8(ascii: "}"))
     }
 
-    static func plain(_ value: JSON?) -> String {
-        switch value {
-        case nil, .null?: return ""
-        case .string(let s)?: return s
-        case .number(let n)?: return n
-        case .bool(let b)?: return b ? "true" : "false"
-        case let other?: return other.canonicalString
-        }
-    }
-
-    /// One CSV field, quoted when it must be (RFC 4180).
-    static func csvField(_ s: String) -> String {
-        guard s.contains(where: { $0 == "," || $0 == "\"" || $0 == "\n" || $0 == "\r" }) else { return s }
-        return "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\""
-    }
+    static func plain(_ value: JSON?) -> String { ReportText.plain(value) }
 
     func renderCSV() -> String {
-        let field = Self.csvField
+        let field = ReportText.csvField
         var out = columns.map(field).joined(separator: ",") + "\n"
         for row in rows {
             out += columns.map { field(Self.plain(row[$0])) }.joined(separator: ",") + "\n"
@@ -77,50 +64,24 @@ struct Listing {
         return out
     }
 
-    /// `42`, `-3.5`, `¥4,500,000`, `$1,250.50`, `1,250.50 CNY`.
-    static func looksNumeric(_ cell: String) -> Bool {
-        var scalars = Substring(cell).unicodeScalars[...]
-        if scalars.first == "-" { scalars = scalars.dropFirst() }
-        if let first = scalars.first, "¥$€£".unicodeScalars.contains(first) { scalars = scalars.dropFirst() }
-        guard let first = scalars.first, ("0"..."9").contains(first) else { return false }
-        // Digits with grouping commas, an optional fraction, an optional " CUR" suffix.
-        var sawPoint = false
-        var rest = scalars
-        while let c = rest.first {
-            if ("0"..."9").contains(c) || (c == "," && !sawPoint) {
-                rest = rest.dropFirst()
-            } else if c == "." && !sawPoint {
-                sawPoint = true
-                rest = rest.dropFirst()
-            } else {
-                break
-            }
-        }
-        if rest.isEmpty { return true }
-        let suffix = String(String.UnicodeScalarView(rest))
-        return suffix.count == 4 && suffix.first == " " && suffix.dropFirst().allSatisfy { $0.isUppercase && $0.isASCII }
-    }
-
     func renderTable() -> String {
         let cells: [[String]] = display ?? rows.map { row in columns.map { Self.plain(row[$0]) } }
-        let header = columns.map { $0.uppercased() }
-        var widths = header.map(\.count)
+        var widths = columns.map(\.count)
         for row in cells {
             for (i, cell) in row.enumerated() where i < widths.count { widths[i] = max(widths[i], cell.count) }
         }
         // Right-align columns whose cells are all numbers or amounts.
         let numeric = columns.indices.map { i in
-            !cells.isEmpty && cells.allSatisfy { $0[i].isEmpty || Self.looksNumeric($0[i]) }
+            !cells.isEmpty && cells.allSatisfy { $0[i].isEmpty || ReportText.looksNumeric($0[i]) }
         }
-        func line(_ row: [String]) -> String {
-            row.enumerated().map { i, cell in
-                let pad = String(repeating: " ", count: widths[i] - cell.count)
-                return numeric[i] ? pad + cell : cell + pad
-            }.joined(separator: "  ").replacingOccurrences(of: "\\s+$", with: "", options: .regularExpression)
+        let table = TextTable(widths: widths, numeric: numeric)
+        var out: [UInt8] = []
+        table.appendHeader(columns, into: &out)
+        for row in cells {
+            for (i, cell) in row.enumerated() where i < widths.count { table.appendCell(i, cell, into: &out) }
+            table.endLine(into: &out)
         }
-        var out = line(header) + "\n"
-        for row in cells { out += line(row) + "\n" }
-        if cells.isEmpty { out += "(no rows)\n" }
-        return out
+        if cells.isEmpty { out.append(contentsOf: "(no rows)\n".utf8) }
+        return String(decoding: out, as: UTF8.self)
     }
 }

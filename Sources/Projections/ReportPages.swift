@@ -1,0 +1,212 @@
+import JSON
+import Ledger
+import Postgres
+
+/// A run of a report's rows, in key order, already rendered: what `ledger report` prints.
+///
+/// Printing 100,000 orders row by row costs PostgreSQL and libpq about a microsecond per
+/// row each way (`COPY` of `reporting.orders` alone takes ~90 ms here); a hundred pages of
+/// a thousand rows come back in ~10 ms. So the projection keeps its report as pages:
+/// each page covers the keys from its `firstKey` up to the next page's, and holds those
+/// rows as CSV lines and as table cells, with each table column's width and alignment.
+public struct ReportPage: Sendable, Equatable {
+    /// The smallest key the page covers ("" for the first page).
+    public var firstKey: String
+    public var rowCount: Int
+    /// The rows as CSV lines, each ending in a newline: exactly `ledger report --format csv`.
+    public var csv: String
+    /// The rows as table cells: cells separated by `ReportPage.cellSeparator`, each row
+    /// ending in a newline.
+    public var cells: String
+    /// Per column, the widest cell (in characters).
+    public var widths: [Int]
+    /// Per column, whether every cell reads as a number (right-aligned).
+    public var numeric: [Bool]
+
+    /// U+001F UNIT SEPARATOR, between table cells (cells never contain it).
+    public static let cellSeparator: UInt8 = 0x1F
+
+    /// Renders rows (in key order) as one page.
+    public init<Row: ProjectionTable>(firstKey: String, rows: some Collection<Row>) {
+        let name = Row.projection
+        let columns = name.columns
+        let kinds = name.columnKinds
+        var csv = ""
+        var cells = ""
+        var widths = Array(repeating: 0, count: columns.count)
+        var numeric = Array(repeating: true, count: columns.count)
+        for row in rows {
+            let json = row.json
+            csv += ReportText.csvLine(json, columns: columns)
+            for (i, cell) in ReportText.tableCells(json, columns: columns, kinds: kinds).enumerated() {
+                if i > 0 { cells.unicodeScalars.append("\u{1F}") }
+                cells += cell
+                widths[i] = max(widths[i], cell.count)
+                if numeric[i], !cell.isEmpty, !ReportText.looksNumeric(cell) { numeric[i] = false }
+            }
+            cells += "\n"
+        }
+        self.init(firstKey: firstKey, rowCount: rows.count, csv: csv, cells: cells, widths: widths, numeric: numeric)
+    }
+
+    public init(firstKey: String, rowCount: Int, csv: String, cells: String, widths: [Int], numeric: [Bool]) {
+        self.firstKey = firstKey
+        self.rowCount = rowCount
+        self.csv = csv
+        self.cells = cells
+        self.widths = widths
+        self.numeric = numeric
+    }
+}
+
+/// The pages of each report in `projections.report_pages`, kept by the projection runner
+/// and the rebuild, read by `ledger report`.
+///
+/// A page whose rows change is marked stale (its text set to NULL) in the same transaction
+/// as the rows; the runner renders the stale pages again once it has caught up. A reader
+/// never prints a stale page: it renders that page's rows itself, from the same snapshot.
+public enum ReportPages {
+    /// Rows per page when a page is split.
+    public static let pageRows = 1_000
+    /// A page re-rendered with more rows than this is split into pages of `pageRows`.
+    public static let maxPageRows = 2_000
+
+    /// Marks stale the pages holding these keys (inside the transaction that changed them).
+    static func markStale(_ name: ProjectionName, keys: [String], on db: PostgresConnection) throws {
+        guard !keys.isEmpty else { return }
+        try db.query(
+            """
+            UPDATE projections.report_pages
+            SET row_count = NULL, csv = NULL, cells = NULL, widths = NULL, numeric = NULL
+            WHERE projection = $1 AND csv IS NOT NULL AND first_key IN (
+                SELECT (SELECT max(p.first_key) FROM projections.report_pages p
+                        WHERE p.projection = $1 AND p.first_key <= k)
+                FROM unnest($2::text[]) AS k)
+            """, [name.rawValue, PostgresArray(keys)], prepared: true)
+    }
+
+    /// Drops every page of a report and leaves one stale page covering every key
+    /// (a rebuild then renders it afresh with `refresh`).
+    static func reset(_ name: ProjectionName, on db: PostgresConnection) throws {
+        try db.query("DELETE FROM projections.report_pages WHERE projection = $1", [name.rawValue])
+        try db.query("INSERT INTO projections.report_pages (projection, first_key) VALUES ($1, '')", [name.rawValue])
+    }
+
+    /// Renders the stale pages of a report again from its rows, splitting pages that grew
+    /// too long. Call inside a transaction holding the projection's lock. Returns the
+    /// number of pages written.
+    @discardableResult
+    static func refresh(_ name: ProjectionName, on db: PostgresConnection) throws -> Int {
+        func run<Row: ProjectionTable>(_ type: Row.Type) throws -> Int {
+            let stored = try db.query(
+                "SELECT first_key, csv IS NULL FROM projections.report_pages WHERE projection = $1 ORDER BY first_key",
+                [name.rawValue], prepared: true)
+            var bounds: [(key: String, stale: Bool)] = try stored.map {
+                (try $0.decode(String.self, at: 0), try $0.decode(Bool.self, at: 1))
+            }
+            if bounds.first?.key != "" { bounds.insert(("", true), at: 0) }
+            var written = 0
+            for (i, bound) in bounds.enumerated() where bound.stale {
+                let upper = i + 1 < bounds.count ? bounds[i + 1].key : nil
+                let rows = try self.rows(Row.self, from: bound.key, below: upper, on: db)
+                var start = 0
+                repeat {
+                    let count = rows.count - start <= maxPageRows ? rows.count - start : pageRows
+                    let slice = rows[start..<(start + count)]
+                    let page = ReportPage(firstKey: start == 0 ? bound.key : slice.first!.key, rows: slice)
+                    try store(page, of: name, on: db)
+                    written += 1
+                    start += count
+                } while start < rows.count
+            }
+            return written
+        }
+        return try run(name.rowType)
+    }
+
+    /// The rows whose keys are in `[lower, upper)`, in key order.
+    static func rows<Row: ProjectionTable>(
+        _ type: Row.Type, from lower: String, below upper: String?, on db: PostgresConnection
+    ) throws -> [Row] {
+        // Table and column names are this program's constants; keys are bound.
+        let select = "SELECT " + Row.loadColumns + " FROM " + Row.table + " WHERE " + Row.keyColumn + " >= $1"
+        let order = " ORDER BY " + Row.keyColumn
+        let result =
+            if let upper {
+                try db.query(select + " AND " + Row.keyColumn + " < $2" + order, [lower, upper], prepared: true)
+            } else {
+                try db.query(select + order, [lower], prepared: true)
+            }
+        var out: [Row] = []
+        out.reserveCapacity(result.count)
+        for row in result { out.append(try Row(row: row)) }
+        return out
+    }
+
+    static func store(_ page: ReportPage, of name: ProjectionName, on db: PostgresConnection) throws {
+        try db.query(
+            """
+            INSERT INTO projections.report_pages (projection, first_key, row_count, csv, cells, widths, numeric)
+            VALUES ($1, $2, $3, $4, $5, $6::int[], $7::bool[])
+            ON CONFLICT (projection, first_key) DO UPDATE
+            SET row_count = excluded.row_count, csv = excluded.csv, cells = excluded.cells,
+                widths = excluded.widths, numeric = excluded.numeric
+            """,
+            [
+                name.rawValue, page.firstKey, page.rowCount, page.csv, page.cells, PostgresArray(page.widths),
+                PostgresArray(page.numeric),
+            ], prepared: true)
+    }
+
+    /// What a reader wants from each page.
+    public enum Part: Sendable {
+        /// CSV lines (for CSV and JSON output).
+        case csv
+        /// Table cells, widths and alignment.
+        case table
+    }
+
+    /// Every page of a report in key order, stale ones rendered from the rows of the same
+    /// snapshot. Only the asked-for part is filled in (the other is empty).
+    public static func read(_ name: ProjectionName, _ part: Part, on db: PostgresConnection) throws -> [ReportPage] {
+        try db.transaction(.repeatableRead) { db in
+            let columns = part == .csv ? "csv, NULL, NULL, NULL" : "NULL, cells, widths, numeric"
+            let stored = try db.query(
+                "SELECT first_key, row_count, " + columns
+                    + " FROM projections.report_pages WHERE projection = $1 ORDER BY first_key",
+                [name.rawValue], prepared: true)
+            var pages: [ReportPage] = []
+            pages.reserveCapacity(stored.count + 1)
+            func render(from lower: String, below upper: String?) throws {
+                func run<Row: ProjectionTable>(_ type: Row.Type) throws {
+                    pages.append(ReportPage(firstKey: lower, rows: try rows(Row.self, from: lower, below: upper, on: db)))
+                }
+                try run(name.rowType)
+            }
+            // A report with no page row at all (never written): render every row.
+            if stored.first.map({ (try? $0.decode(String.self, at: 0)) != "" }) ?? true {
+                try render(from: "", below: stored.first.flatMap { try? $0.decode(String.self, at: 0) })
+            }
+            for (i, row) in stored.enumerated() {
+                let firstKey = try row.decode(String.self, at: 0)
+                guard let rowCount = try row.decode(Int64?.self, at: 1) else {
+                    try render(from: firstKey, below: i + 1 < stored.count ? try stored[i + 1].decode(String.self, at: 0) : nil)
+                    continue
+                }
+                pages.append(
+                    ReportPage(
+                        firstKey: firstKey, rowCount: Int(rowCount), csv: row.text(at: 2) ?? "",
+                        cells: row.text(at: 3) ?? "", widths: integers(row.text(at: 4)),
+                        numeric: (row.text(at: 5) ?? "").utf8.filter { $0 == UInt8(ascii: "t") || $0 == UInt8(ascii: "f") }
+                            .map { $0 == UInt8(ascii: "t") }))
+            }
+            return pages
+        }
+    }
+
+    /// `{12,5,3}` → `[12, 5, 3]`.
+    static func integers(_ text: String?) -> [Int] {
+        guard let text else { return [] }
+        return text.dropFirst().dropLast().split(separator: ",").compactMap { Int($0) }
+    }
+}

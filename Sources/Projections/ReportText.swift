@@ -1,0 +1,146 @@
+import JSON
+import Ledger
+
+/// How a report column's value is written: JSON and CSV carry exact values, a table shows
+/// amounts with their currency.
+public enum ReportColumnKind: Sendable, Equatable {
+    /// A JSON string; an empty CSV cell is the empty string.
+    case text
+    /// A JSON string or null; an empty CSV cell is null (MOIC before any disbursement).
+    case optionalText
+    /// An amount: a JSON decimal string, shown as `¥4,500,000` in a table.
+    case money
+    /// A count of units: a JSON number.
+    case integer
+    /// A list or an object: JSON in JSON, canonical JSON text in a CSV cell.
+    case json
+}
+
+extension ProjectionName {
+    /// The report's columns, in the contract's order (the JSON keys).
+    public var columns: [String] { rowType.columns }
+
+    /// How each of `columns` is written.
+    public var columnKinds: [ReportColumnKind] {
+        columns.map { column in
+            switch column {
+            case "quantity", "allocated", "shipped", "delivered", "received", "available": .integer
+            case "partners", "milestones", "spent_by_category": .json
+            case "moic": .optionalText
+            case "committed", "disbursed", "fair_value", "proceeds", "budget", "spent", "remaining",
+                "unit_price",
+                "invoiced", "paid", "outstanding":
+                .money
+            default: .text
+            }
+        }
+    }
+}
+
+/// The text forms of report rows, shared by the CLI and the report pages so every path
+/// prints the same bytes: CSV fields (RFC 4180) and table cells.
+public enum ReportText {
+    /// A value as a bare cell: strings as they are, lists and objects as canonical JSON.
+    public static func plain(_ value: JSON?) -> String {
+        switch value {
+        case nil, .null?: return ""
+        case .string(let s)?: return s
+        case .number(let n)?: return n
+        case .bool(let b)?: return b ? "true" : "false"
+        case let other?: return other.canonicalString
+        }
+    }
+
+    /// One CSV field, quoted when it must be (RFC 4180).
+    public static func csvField(_ s: String) -> String {
+        guard s.utf8.contains(where: { $0 == 0x2C || $0 == 0x22 || $0 == 0x0A || $0 == 0x0D }) else {
+            return s
+        }
+        return "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\""
+    }
+
+    /// A row object as one CSV line (with its newline), fields in `columns` order.
+    public static func csvLine(_ row: JSON, columns: [String]) -> String {
+        var line = ""
+        for (i, column) in columns.enumerated() {
+            if i > 0 { line += "," }
+            line += csvField(plain(row[column]))
+        }
+        return line + "\n"
+    }
+
+    /// A row object as table cells: amounts with their currency (`¥4,500,000`), milestones
+    /// as `name (date)`, categories as `compute ¥1,250,000; …` (zero amounts left out).
+    /// Cells are kept on one line (line breaks become spaces).
+    public static func tableCells(_ row: JSON, columns: [String], kinds: [ReportColumnKind])
+        -> [String]
+    {
+        let currency = row["currency"]?.stringValue
+        return zip(columns, kinds).map { column, kind in
+            oneLine(tableCell(row[column], kind, currency: currency))
+        }
+    }
+
+    static func tableCell(_ value: JSON?, _ kind: ReportColumnKind, currency: String?) -> String {
+        if kind == .money, let amount = value?.stringValue, let currency,
+            let money = try? Money.parse(amount, currency: currency)
+        {
+            return money.formatted
+        }
+        switch value {
+        case .array(let items)?:
+            return items.map { item in
+                if let name = item["name"]?.stringValue, let date = item["date"]?.stringValue {
+                    return "\(name) (\(date))"
+                }
+                return plain(item)
+            }.joined(separator: "; ")
+        case .object(let members)?:
+            return members.keys.sorted().compactMap { key in
+                guard let amount = members[key]?.stringValue else { return nil }
+                if let currency, let money = try? Money.parse(amount, currency: currency) {
+                    return money.isZero ? nil : "\(key) \(money.formatted)"
+                }
+                return "\(key) \(amount)"
+            }.joined(separator: "; ")
+        default:
+            return plain(value)
+        }
+    }
+
+    /// A table cell on one line: line breaks and the cell separator of report pages
+    /// (U+001F) become spaces.
+    static func oneLine(_ cell: String) -> String {
+        func odd(_ c: Unicode.Scalar) -> Bool { c == "\n" || c == "\r" || c == "\u{1F}" }
+        guard cell.unicodeScalars.contains(where: odd) else { return cell }
+        return String(String.UnicodeScalarView(cell.unicodeScalars.map { odd($0) ? " " : $0 }))
+    }
+
+    /// Whether a table cell reads as a number, so its column is right-aligned:
+    /// `42`, `-3.5`, `¥4,500,000`, `$1,250.50`, `1,250.50 CNY`.
+    public static func looksNumeric(_ cell: String) -> Bool {
+        var scalars = Substring(cell).unicodeScalars[...]
+        if scalars.first == "-" { scalars = scalars.dropFirst() }
+        if let first = scalars.first, "¥$€£".unicodeScalars.contains(first) {
+            scalars = scalars.dropFirst()
+        }
+        guard let first = scalars.first, ("0"..."9").contains(first) else { return false }
+        // Digits with grouping commas, an optional fraction, an optional " CUR" suffix.
+        var sawPoint = false
+        var rest = scalars
+        while let c = rest.first {
+            if ("0"..."9").contains(c) || (c == "," && !sawPoint) {
+                rest = rest.dropFirst()
+            } else if c == "." && !sawPoint {
+                sawPoint = true
+                rest = rest.dropFirst()
+            } else {
+                break
+            }
+        }
+        if rest.isEmpty { return true }
+        let suffix = String(String.UnicodeScalarView(rest))
+        return suffix.count == 4 && suffix.first == " "
+            && suffix.dropFirst().allSatisfy { $0.isUppercase && $0.isASCII }
+    }
+}
