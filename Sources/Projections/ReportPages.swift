@@ -167,46 +167,73 @@ public enum ReportPages {
     }
 
     /// Every page of a report in key order, stale ones rendered from the rows of the same
-    /// snapshot. Only the asked-for part is filled in (the other is empty).
-    public static func read(_ name: ProjectionName, _ part: Part, on db: PostgresConnection) throws -> [ReportPage] {
+    /// snapshot. Stored pages are read in place from the query's result.
+    public static func read(_ name: ProjectionName, _ part: Part, on db: PostgresConnection) throws -> [PrintablePage] {
         try db.transaction(.repeatableRead) { db in
-            let columns = part == .csv ? "csv, NULL, NULL, NULL" : "NULL, cells, widths, numeric"
             let stored = try db.query(
-                "SELECT first_key, row_count, " + columns
-                    + " FROM projections.report_pages WHERE projection = $1 ORDER BY first_key",
+                "SELECT first_key, row_count, " + (part == .csv ? "csv" : "cells")
+                    + ", widths, numeric FROM projections.report_pages WHERE projection = $1 ORDER BY first_key",
                 [name.rawValue], prepared: true)
-            var pages: [ReportPage] = []
+            let keys = try stored.map { try $0.decode(String.self, at: 0) }
+            var pages: [PrintablePage] = []
             pages.reserveCapacity(stored.count + 1)
             func render(from lower: String, below upper: String?) throws {
                 func run<Row: ProjectionTable>(_ type: Row.Type) throws {
-                    pages.append(ReportPage(firstKey: lower, rows: try rows(Row.self, from: lower, below: upper, on: db)))
+                    let page = ReportPage(firstKey: lower, rows: try rows(Row.self, from: lower, below: upper, on: db))
+                    pages.append(
+                        PrintablePage(
+                            rowCount: page.rowCount, widths: page.widths, numeric: page.numeric,
+                            text: .rendered(part == .csv ? page.csv : page.cells)))
                 }
                 try run(name.rowType)
             }
-            // A report with no page row at all (never written): render every row.
-            if stored.first.map({ (try? $0.decode(String.self, at: 0)) != "" }) ?? true {
-                try render(from: "", below: stored.first.flatMap { try? $0.decode(String.self, at: 0) })
-            }
+            // Rows below the first page (none once a run or rebuild has written the pages).
+            if keys.first != "" { try render(from: "", below: keys.first) }
             for (i, row) in stored.enumerated() {
-                let firstKey = try row.decode(String.self, at: 0)
                 guard let rowCount = try row.decode(Int64?.self, at: 1) else {
-                    try render(from: firstKey, below: i + 1 < stored.count ? try stored[i + 1].decode(String.self, at: 0) : nil)
+                    try render(from: keys[i], below: i + 1 < keys.count ? keys[i + 1] : nil)
                     continue
                 }
                 pages.append(
-                    ReportPage(
-                        firstKey: firstKey, rowCount: Int(rowCount), csv: row.text(at: 2) ?? "",
-                        cells: row.text(at: 3) ?? "", widths: integers(row.text(at: 4)),
-                        numeric: (row.text(at: 5) ?? "").utf8.filter { $0 == UInt8(ascii: "t") || $0 == UInt8(ascii: "f") }
-                            .map { $0 == UInt8(ascii: "t") }))
+                    PrintablePage(
+                        rowCount: Int(rowCount), widths: integers(row.text(at: 3)), numeric: booleans(row.text(at: 4)),
+                        text: .stored(row)))
             }
             return pages
         }
+    }
+
+    /// `{t,f}` → `[true, false]`.
+    static func booleans(_ text: String?) -> [Bool] {
+        (text ?? "").utf8.filter { $0 == UInt8(ascii: "t") || $0 == UInt8(ascii: "f") }.map { $0 == UInt8(ascii: "t") }
     }
 
     /// `{12,5,3}` → `[12, 5, 3]`.
     static func integers(_ text: String?) -> [Int] {
         guard let text else { return [] }
         return text.dropFirst().dropLast().split(separator: ",").compactMap { Int($0) }
+    }
+}
+
+/// A page as `ledger report` prints it: its CSV lines or its table cells (whichever was
+/// read), with the table's widths and alignment.
+public struct PrintablePage: Sendable {
+    public var rowCount: Int
+    public var widths: [Int]
+    public var numeric: [Bool]
+    enum Text: Sendable {
+        /// Column 2 of a stored page's row, read in place.
+        case stored(Postgres.Row)
+        /// A stale page, rendered by the reader.
+        case rendered(String)
+    }
+    let text: Text
+
+    /// The page's text as UTF-8, valid inside `body` only.
+    public func withText<T>(_ body: (UnsafeBufferPointer<UInt8>) throws -> T) rethrows -> T {
+        switch text {
+        case .stored(let row): return try row.withBytes(at: 2, body) ?? body(UnsafeBufferPointer(start: nil, count: 0))
+        case .rendered(var string): return try string.withUTF8(body)
+        }
     }
 }

@@ -75,13 +75,14 @@ struct Listing {
             !cells.isEmpty && cells.allSatisfy { $0[i].isEmpty || ReportText.looksNumeric($0[i]) }
         }
         let table = TextTable(widths: widths, numeric: numeric)
-        var out: [UInt8] = []
-        table.appendHeader(columns, into: &out)
+        let out = ByteOutput(descriptor: nil)
+        table.appendHeader(columns, to: out)
         for row in cells {
-            for (i, cell) in row.enumerated() where i < widths.count { table.appendCell(i, cell, into: &out) }
-            table.endLine(into: &out)
+            for (i, cell) in row.enumerated() where i < widths.count { table.appendCell(i, cell, to: out) }
+            table.endLine(out)
         }
-        if cells.isEmpty { out.append(contentsOf: "(no rows)\n".utf8) }
-        return String(decoding: out, as: UTF8.self)
+        if cells.isEmpty { out.append("(no rows)\n") }
+        out.flush()
+        return String(decoding: out.collected, as: UTF8.self)
     }
 }

@@ -63,8 +63,7 @@ extension ReportSubcommand {
         guard let day else {
             // The current state is printed from the report's pages, ready-rendered by the
             // projection runner (see `ReportPage`): the same bytes as the rows below.
-            var out = ByteOutput()
-            return try ReportPrinter.print(Self.report, global.format, from: db, to: &out)
+            return try ReportPrinter.print(Self.report, global.format, from: db, to: ByteOutput())
         }
         try Self.report.listing(db, asOf: day).print(global.format)
     }

@@ -4,35 +4,109 @@ import Ledger
 import Postgres
 import Projections
 
-/// Bytes on their way to a file descriptor (standard output by default), written in
-/// large chunks.
-struct ByteOutput {
-    let descriptor: Int32
-    var buffer: [UInt8] = []
-    static let chunk = 1 << 20
+/// Bytes on their way to a file descriptor (standard output by default), gathered in a
+/// buffer of its own and written a megabyte at a time; or kept in memory (`collected`)
+/// when there is no descriptor.
+final class ByteOutput {
+    let descriptor: Int32?
+    let capacity = 1 << 20
+    private let base: UnsafeMutablePointer<UInt8>
+    private(set) var count = 0
+    /// Everything flushed, without a descriptor.
+    private(set) var collected: [UInt8] = []
 
-    init(descriptor: Int32 = 1) {
+    init(descriptor: Int32? = 1) {
         self.descriptor = descriptor
-        buffer.reserveCapacity(Self.chunk + (64 << 10))
+        base = .allocate(capacity: capacity)
     }
 
-    mutating func append(_ text: String) { buffer.append(contentsOf: text.utf8) }
+    deinit { base.deallocate() }
 
-    mutating func flushIfFull() { if buffer.count >= Self.chunk { flush() } }
-
-    mutating func flush() {
-        buffer.withUnsafeBytes { raw in
-            var offset = 0
-            while offset < raw.count {
-                let n = Foundation.write(descriptor, raw.baseAddress! + offset, raw.count - offset)
-                if n < 0 {
-                    if errno == EINTR { continue }
-                    return  // a closed pipe: the reader has what it wanted
-                }
-                offset += n
-            }
+    func append(_ bytes: UnsafeBufferPointer<UInt8>) {
+        guard let source = bytes.baseAddress, bytes.count > 0 else { return }
+        if count + bytes.count > capacity {
+            flush()
+            if bytes.count > capacity { return write(UnsafeRawBufferPointer(bytes)) }
         }
-        buffer.removeAll(keepingCapacity: true)
+        (base + count).update(from: source, count: bytes.count)
+        count += bytes.count
+    }
+
+    func append(_ byte: UInt8) {
+        if count == capacity { flush() }
+        base[count] = byte
+        count += 1
+    }
+
+    func append(_ bytes: [UInt8]) { bytes.withUnsafeBufferPointer { append($0) } }
+
+    /// Room for `n` more bytes (flushing first when needed), nil when `n` exceeds the
+    /// buffer; write them there, then `commit` how many were written.
+    @inline(__always) func room(_ n: Int) -> UnsafeMutablePointer<UInt8>? {
+        if count + n > capacity {
+            flush()
+            if n > capacity { return nil }
+        }
+        return base + count
+    }
+
+    @inline(__always) func commit(_ n: Int) { count += n }
+
+    func append(_ text: String) {
+        var text = text
+        text.withUTF8 { append($0) }
+    }
+
+    /// `n` spaces.
+    func appendSpaces(_ n: Int) {
+        var n = n
+        while n > 0 {
+            if count == capacity { flush() }
+            let run = min(n, capacity - count)
+            (base + count).update(repeating: 0x20, count: run)
+            count += run
+            n -= run
+        }
+    }
+
+    /// UTF-8 bytes as a JSON string literal, escaped as `JSON.writeString` does.
+    func appendJSONString(_ utf8: UnsafeBufferPointer<UInt8>) {
+        var plain = true
+        for byte in utf8 where byte < 0x20 || byte == UInt8(ascii: "\"") || byte == UInt8(ascii: "\\") {
+            plain = false
+            break
+        }
+        guard plain else {
+            var escaped: [UInt8] = []
+            JSON.writeString(utf8: utf8, into: &escaped)
+            return append(escaped)
+        }
+        append(UInt8(ascii: "\""))
+        append(utf8)
+        append(UInt8(ascii: "\""))
+    }
+
+    /// Drops trailing spaces and tabs still in the buffer (the end of a table line).
+    func trimTrailingSpaces() {
+        while count > 0, base[count - 1] == 0x20 || base[count - 1] == 0x09 { count -= 1 }
+    }
+
+    func flush() {
+        write(UnsafeRawBufferPointer(start: base, count: count))
+        count = 0
+    }
+
+    private func write(_ bytes: UnsafeRawBufferPointer) {
+        guard let descriptor else { return collected.append(contentsOf: bytes) }
+        var offset = 0
+        while offset < bytes.count {
+            let n = Foundation.write(descriptor, bytes.baseAddress! + offset, bytes.count - offset)
+            if n < 0 {
+                if errno == EINTR { continue }
+                return  // a closed pipe: the reader has what it wanted
+            }
+            offset += n
+        }
     }
 }
 
@@ -41,99 +115,139 @@ struct ByteOutput {
 struct TextTable {
     var widths: [Int]
     var numeric: [Bool]
-    static let spaces = [UInt8](repeating: 0x20, count: 256)
 
     /// Appends cell `column` of the current line (`width` characters wide).
-    func appendCell(_ column: Int, _ cell: UnsafeBufferPointer<UInt8>, width: Int, into out: inout [UInt8]) {
-        if column > 0 { out.append(contentsOf: Self.spaces[0..<2]) }
-        var pad = max(widths[column] - width, 0)
-        if !numeric[column] { out.append(contentsOf: cell) }
-        while pad > 0 {
-            let n = min(pad, Self.spaces.count)
-            out.append(contentsOf: Self.spaces[0..<n])
-            pad -= n
+    func appendCell(_ column: Int, _ cell: UnsafeBufferPointer<UInt8>, width: Int, to out: ByteOutput) {
+        let separator = column > 0 ? 2 : 0
+        let pad = max(widths[column] - width, 0)
+        guard let at = out.room(separator + pad + cell.count) else {
+            out.appendSpaces(separator)
+            if numeric[column] { out.appendSpaces(pad) }
+            out.append(cell)
+            if !numeric[column] { out.appendSpaces(pad) }
+            return
         }
-        if numeric[column] { out.append(contentsOf: cell) }
+        var p = at
+        if numeric[column] {
+            p.initialize(repeating: 0x20, count: separator + pad)
+            p += separator + pad
+            if cell.count > 0 { p.initialize(from: cell.baseAddress!, count: cell.count) }
+        } else {
+            p.initialize(repeating: 0x20, count: separator)
+            p += separator
+            if cell.count > 0 { p.initialize(from: cell.baseAddress!, count: cell.count) }
+            (p + cell.count).initialize(repeating: 0x20, count: pad)
+        }
+        out.commit(separator + pad + cell.count)
     }
 
-    func appendCell(_ column: Int, _ cell: String, into out: inout [UInt8]) {
+    func appendCell(_ column: Int, _ cell: String, to out: ByteOutput) {
         var cell = cell
-        cell.withUTF8 { appendCell(column, $0, width: Self.width(of: $0), into: &out) }
+        cell.withUTF8 { appendCell(column, $0, width: Self.width(of: $0), to: out) }
     }
 
     /// Ends the current line without its trailing spaces.
-    func endLine(into out: inout [UInt8]) {
-        while let last = out.last, last == 0x20 || last == 0x09 { out.removeLast() }
+    func endLine(_ out: ByteOutput) {
+        out.trimTrailingSpaces()
         out.append(0x0A)
     }
 
-    func appendHeader(_ columns: [String], into out: inout [UInt8]) {
-        for (i, column) in columns.enumerated() { appendCell(i, column.uppercased(), into: &out) }
-        endLine(into: &out)
+    func appendHeader(_ columns: [String], to out: ByteOutput) {
+        for (i, column) in columns.enumerated() { appendCell(i, column.uppercased(), to: out) }
+        endLine(out)
     }
 
-    /// Characters (grapheme clusters) in a UTF-8 cell; ASCII is counted by bytes.
+    /// Characters (grapheme clusters) in a UTF-8 cell. Below U+0300 every scalar is a
+    /// character of its own, so those are counted from the bytes; other text by String.
     static func width(of cell: UnsafeBufferPointer<UInt8>) -> Int {
-        var high: UInt8 = 0
-        for byte in cell { high |= byte }
-        return high < 0x80 ? cell.count : String(decoding: cell, as: UTF8.self).count
+        var continuation = 0
+        for byte in cell where byte >= 0x80 {
+            if byte < 0xC0 { continuation += 1 } else if byte >= 0xCC { return String(decoding: cell, as: UTF8.self).count }
+        }
+        return cell.count - continuation
     }
 }
 
 /// `ledger report NAME` without `--as-of`: prints the report's pages (see `ReportPage`),
 /// in any format, without building a row object per row.
 enum ReportPrinter {
-    static func print(
-        _ name: ProjectionName, _ format: OutputFormat, from db: PostgresConnection, to out: inout ByteOutput
-    ) throws {
+    static func print(_ name: ProjectionName, _ format: OutputFormat, from db: PostgresConnection, to out: ByteOutput)
+        throws
+    {
         switch format {
         case .csv:
             let pages = try ReportPages.read(name, .csv, on: db)
             out.append(name.columns.joined(separator: ",") + "\n")
-            for page in pages {
-                out.append(page.csv)
-                out.flushIfFull()
-            }
-        case .json: writeJSON(try ReportPages.read(name, .csv, on: db), name, into: &out)
-        case .table: writeTable(try ReportPages.read(name, .table, on: db), name, into: &out)
+            for page in pages { page.withText { out.append($0) } }
+        case .json: writeJSON(try ReportPages.read(name, .csv, on: db), name, to: out)
+        case .table: writeTable(try ReportPages.read(name, .table, on: db), name, to: out)
         }
         out.flush()
     }
 
     /// JSON rows from the pages' CSV lines: the same bytes as `Listing` prints for the
-    /// domain rows (a test holds them together).
-    static func writeJSON(_ pages: [ReportPage], _ name: ProjectionName, into out: inout ByteOutput) {
+    /// domain rows (a test holds them together). One pass over the bytes, no value built.
+    static func writeJSON(_ pages: [PrintablePage], _ name: ProjectionName, to out: ByteOutput) {
         let kinds = name.columnKinds
-        let prefixes: [[UInt8]] = name.columns.enumerated().map { i, column in
-            var bytes: [UInt8] = [UInt8(ascii: i == 0 ? "{" : ",")]
-            JSON.writeString(column, into: &bytes)
-            bytes.append(UInt8(ascii: ":"))
-            return bytes
+        // `{"order":`, `,"customer":`, … back to back; column i's is prefixes[ends[i]..<ends[i + 1]].
+        var prefixBytes: [UInt8] = []
+        var ends = [0]
+        for (i, column) in name.columns.enumerated() {
+            prefixBytes.append(UInt8(ascii: i == 0 ? "{" : ","))
+            JSON.writeString(column, into: &prefixBytes)
+            prefixBytes.append(UInt8(ascii: ":"))
+            ends.append(prefixBytes.count)
         }
+        let null = Array("null".utf8)
+        let comma = UInt8(ascii: ","), newline: UInt8 = 0x0A, quote = UInt8(ascii: "\""), backslash = UInt8(ascii: "\\")
         var first = true
         var scratch: [UInt8] = []
-        out.buffer.append(UInt8(ascii: "["))
-        for page in pages {
-            var csv = page.csv
-            csv.withUTF8 { bytes in
-                var p = 0
-                while p < bytes.count {
-                    out.buffer.append(contentsOf: (first ? "\n" : ",\n").utf8)
-                    first = false
-                    for (i, kind) in kinds.enumerated() {
-                        out.buffer.append(contentsOf: prefixes[i])
-                        Self.field(bytes, at: &p, scratch: &scratch) { value in
+        out.append(UInt8(ascii: "["))
+        prefixBytes.withUnsafeBufferPointer { prefixes in
+            for page in pages {
+                page.withText { bytes in
+                    var p = 0
+                    while p < bytes.count {
+                        if !first { out.append(comma) }
+                        out.append(newline)
+                        first = false
+                        for (i, kind) in kinds.enumerated() {
+                            out.append(UnsafeBufferPointer(rebasing: prefixes[ends[i]..<ends[i + 1]]))
+                            if bytes[p] == quote {
+                                Self.field(bytes, at: &p, scratch: &scratch) { value in
+                                    if kind == .integer || kind == .json { out.append(value) } else { out.appendJSONString(value) }
+                                }
+                                continue
+                            }
+                            // An unquoted field: no quote, comma or newline inside.
+                            let start = p
+                            var special = false
+                            while p < bytes.count {
+                                let byte = bytes[p]
+                                if byte == comma || byte == newline { break }
+                                if byte < 0x20 || byte == backslash { special = true }
+                                p += 1
+                            }
+                            let value = UnsafeBufferPointer(rebasing: bytes[start..<p])
+                            p += 1
                             switch kind {
-                            case .integer, .json: out.buffer.append(contentsOf: value)
-                            case .optionalText where value.isEmpty: out.buffer.append(contentsOf: "null".utf8)
-                            case .text, .optionalText, .money: JSON.writeString(utf8: value, into: &out.buffer)
+                            case .integer, .json: out.append(value)
+                            case .optionalText where value.isEmpty: out.append(null)
+                            case .text, .optionalText, .money:
+                                if !special, let at = out.room(value.count + 2) {
+                                    at[0] = quote
+                                    if value.count > 0 { (at + 1).initialize(from: value.baseAddress!, count: value.count) }
+                                    at[value.count + 1] = quote
+                                    out.commit(value.count + 2)
+                                } else {
+                                    out.appendJSONString(value)
+                                }
                             }
                         }
+                        out.append(UInt8(ascii: "}"))
                     }
-                    out.buffer.append(UInt8(ascii: "}"))
                 }
             }
-            out.flushIfFull()
         }
         out.append(first ? "]\n" : "\n]\n")
     }
@@ -172,7 +286,7 @@ enum ReportPrinter {
     }
 
     /// The table from the pages' cells, widths and alignment.
-    static func writeTable(_ pages: [ReportPage], _ name: ProjectionName, into out: inout ByteOutput) {
+    static func writeTable(_ pages: [PrintablePage], _ name: ProjectionName, to out: ByteOutput) {
         let columns = name.columns
         var widths = columns.map(\.count)
         var numeric = Array(repeating: true, count: columns.count)
@@ -186,34 +300,27 @@ enum ReportPrinter {
         }
         if rows == 0 { numeric = Array(repeating: false, count: columns.count) }
         let table = TextTable(widths: widths, numeric: numeric)
-        table.appendHeader(columns, into: &out.buffer)
+        table.appendHeader(columns, to: out)
         for page in pages {
-            var cells = page.cells
-            cells.withUTF8 { bytes in
-                var p = 0
+            page.withText { bytes in
                 var column = 0
                 var start = 0
-                var high: UInt8 = 0
-                while p < bytes.count {
+                for p in 0..<bytes.count {
                     let byte = bytes[p]
                     if byte == ReportPage.cellSeparator || byte == 0x0A {
                         let cell = UnsafeBufferPointer(rebasing: bytes[start..<p])
-                        let width = high < 0x80 ? cell.count : String(decoding: cell, as: UTF8.self).count
-                        if column < columns.count { table.appendCell(column, cell, width: width, into: &out.buffer) }
+                        if column < columns.count {
+                            table.appendCell(column, cell, width: TextTable.width(of: cell), to: out)
+                        }
                         column += 1
-                        high = 0
                         start = p + 1
                         if byte == 0x0A {
-                            table.endLine(into: &out.buffer)
+                            table.endLine(out)
                             column = 0
                         }
-                    } else {
-                        high |= byte
                     }
-                    p += 1
                 }
             }
-            out.flushIfFull()
         }
         if rows == 0 { out.append("(no rows)\n") }
     }
