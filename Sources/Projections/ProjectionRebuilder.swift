@@ -27,6 +27,8 @@ public final class ProjectionRebuilder {
     public let connection: PostgresConnection
     /// Events read per query.
     public var pageSize: Int
+    /// Rows per report page (see `ReportPages`).
+    public var pageRows = ReportPages.pageRows
     /// `(events done, events in total, events per second)`, after each page.
     public var progress: ((Int, Int, Double) -> Void)?
     /// Told when a runner holds a projection's lock at the swap (with its PID).
@@ -55,7 +57,7 @@ public final class ProjectionRebuilder {
                     try ProjectionSQL.lock(name, on: db, waiting: onLockWait)
                     try db.query("DELETE FROM " + name.rowType.table)
                     try ReportPages.reset(name, on: db)
-                    try ReportPages.refresh(name, on: db)
+                    try ReportPages.refresh(name, on: db, pageRows: pageRows)
                     try ProjectionSQL.setCheckpoint(name, to: .start, on: db)
                 }
                 try beforeSwapCommit?()
@@ -103,7 +105,7 @@ public final class ProjectionRebuilder {
                 case .supply: rows[name] = try swap(supply.rows, db)
                 }
                 try ReportPages.reset(name, on: db)
-                try ReportPages.refresh(name, on: db)
+                try ReportPages.refresh(name, on: db, pageRows: pageRows)
                 try ProjectionSQL.setCheckpoint(name, to: end, on: db)
             }
             try beforeSwapCommit?()
@@ -115,6 +117,7 @@ public final class ProjectionRebuilder {
         supply = .init()
         let runner = ProjectionRunner(connection: connection)
         runner.onLockWait = onLockWait
+        runner.pageRows = pageRows
         let caughtUp = try runner.runOnce(names)
         return RebuildSummary(projections: names, events: done, rows: rows, caughtUp: caughtUp, seconds: seconds)
     }

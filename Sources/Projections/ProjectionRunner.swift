@@ -23,6 +23,8 @@ public final class ProjectionRunner {
     public let connection: PostgresConnection
     /// Events read per batch.
     public var batchSize: Int
+    /// Rows per report page (see `ReportPages`).
+    public var pageRows = ReportPages.pageRows
     /// Told when another session holds a projection's lock (with that session's PID, if
     /// it could be found), before waiting for it.
     public var onLockWait: ((ProjectionName, Int32?) -> Void)?
@@ -65,13 +67,18 @@ public final class ProjectionRunner {
     /// Renders again the report pages that batches marked stale: once per run rather than
     /// once per batch, so catching up over many batches renders each page once.
     func refreshReportPages(_ names: [ProjectionName]) throws {
+        // Stale pages, or no first page (every page deleted by hand).
         let stale = try connection.query(
-            "SELECT DISTINCT projection FROM projections.report_pages WHERE csv IS NULL", prepared: true
+            """
+            SELECT name FROM unnest($1::text[]) AS name
+            WHERE EXISTS (SELECT 1 FROM projections.report_pages p WHERE p.projection = name AND p.csv IS NULL)
+               OR NOT EXISTS (SELECT 1 FROM projections.report_pages p WHERE p.projection = name AND p.first_key = '')
+            """, [PostgresArray(names.map(\.rawValue))], prepared: true
         ).compactMap { ProjectionName(rawValue: try $0.decode(String.self, at: 0)) }
-        for name in names where stale.contains(name) {
+        for name in stale {
             try connection.transaction { db in
                 try ProjectionSQL.lock(name, on: db, waiting: onLockWait)
-                try ReportPages.refresh(name, on: db)
+                try ReportPages.refresh(name, on: db, pageRows: pageRows)
             }
         }
     }

@@ -66,10 +66,9 @@ public struct ReportPage: Sendable, Equatable {
 /// as the rows; the runner renders the stale pages again once it has caught up. A reader
 /// never prints a stale page: it renders that page's rows itself, from the same snapshot.
 public enum ReportPages {
-    /// Rows per page when a page is split.
+    /// Rows per page when a page is split: a page re-rendered with more than twice as
+    /// many rows is split into pages of this many.
     public static let pageRows = 1_000
-    /// A page re-rendered with more rows than this is split into pages of `pageRows`.
-    public static let maxPageRows = 2_000
 
     /// Marks stale the pages holding these keys (inside the transaction that changed them).
     static func markStale(_ name: ProjectionName, keys: [String], on db: PostgresConnection) throws {
@@ -96,7 +95,8 @@ public enum ReportPages {
     /// too long. Call inside a transaction holding the projection's lock. Returns the
     /// number of pages written.
     @discardableResult
-    static func refresh(_ name: ProjectionName, on db: PostgresConnection) throws -> Int {
+    static func refresh(_ name: ProjectionName, on db: PostgresConnection, pageRows: Int = pageRows) throws -> Int {
+        let pageRows = max(pageRows, 1)
         func run<Row: ProjectionTable>(_ type: Row.Type) throws -> Int {
             let stored = try db.query(
                 "SELECT first_key, csv IS NULL FROM projections.report_pages WHERE projection = $1 ORDER BY first_key",
@@ -111,7 +111,7 @@ public enum ReportPages {
                 let rows = try self.rows(Row.self, from: bound.key, below: upper, on: db)
                 var start = 0
                 repeat {
-                    let count = rows.count - start <= maxPageRows ? rows.count - start : pageRows
+                    let count = rows.count - start <= 2 * pageRows ? rows.count - start : pageRows
                     let slice = rows[start..<(start + count)]
                     let page = ReportPage(firstKey: start == 0 ? bound.key : slice.first!.key, rows: slice)
                     try store(page, of: name, on: db)
@@ -201,6 +201,32 @@ public enum ReportPages {
             }
             return pages
         }
+    }
+
+    /// `ledger verify`: every page that is not stale must be what its rows render to now
+    /// (the rows themselves are checked against the events first).
+    static func check<Row: ProjectionTable>(_ type: Row.Type, on db: PostgresConnection) throws -> VerificationProblem? {
+        let name = Row.projection
+        let stored = try db.query(
+            """
+            SELECT first_key, row_count, csv, cells, widths, numeric FROM projections.report_pages
+            WHERE projection = $1 ORDER BY first_key
+            """, [name.rawValue])
+        for (i, row) in stored.enumerated() {
+            guard let rowCount = try row.decode(Int64?.self, at: 1) else { continue }
+            let firstKey = try row.decode(String.self, at: 0)
+            let upper = i + 1 < stored.count ? try stored[i + 1].decode(String.self, at: 0) : nil
+            let page = ReportPage(
+                firstKey: firstKey, rowCount: Int(rowCount), csv: row.text(at: 2) ?? "", cells: row.text(at: 3) ?? "",
+                widths: integers(row.text(at: 4)), numeric: booleans(row.text(at: 5)))
+            if page != ReportPage(firstKey: firstKey, rows: try rows(Row.self, from: firstKey, below: upper, on: db)) {
+                return VerificationProblem(
+                    projection: name,
+                    message: "the report page from key '\(firstKey)' does not match its rows; "
+                        + "`ledger projections rebuild \(name)` writes it again")
+            }
+        }
+        return nil
     }
 
     /// `{t,f}` → `[true, false]`.

@@ -57,7 +57,8 @@ public func verify(connection: PostgresConnection, pageSize: Int = 20_000) throw
                     }
                 }
                 rows += state.rows.count
-                return try compare(state.rows, with: Row.self, name: name, on: db)
+                if let problem = try compare(state.rows, with: Row.self, name: name, on: db) { return problem }
+                return try ReportPages.check(Row.self, on: db)
             }
             if let problem = try check(name.rowType) { return problem }
         }

@@ -264,10 +264,10 @@ let place = ["order", "place", "--order", "ntt-001", "--customer", "NTT", "--sku
             let reports = try JSON.parse(second.stdout).arrayValue!
             #expect(reports.map { $0["report"]?.stringValue } == ["portfolio", "labs", "orders", "supply"])
             #expect(try ledger.run(["verify"]).status == 0)
-            // JSON and CSV of the stored rows (read straight from reporting.*) are byte for
-            // byte what the domain rows print when folded from the log.
+            // The stored reports (printed from their pages) are byte for byte what the
+            // domain rows print when folded from the log, in every format.
             for report in ["portfolio", "labs", "orders", "supply"] {
-                for format in ["json", "csv"] {
+                for format in ["json", "csv", "table"] {
                     let stored = try ledger.run(["report", report, "--format", format])
                     let folded = try ledger.run(["report", report, "--format", format, "--as-of", "2099-12-31"])
                     #expect(stored.status == 0)

@@ -158,12 +158,14 @@ func foldedReports(_ db: PostgresConnection, asOf: Day? = nil) throws -> Reports
     return reports
 }
 
-/// What the projection tables hold, as reports.
+/// What the projection tables hold, as reports, with the report pages `ledger report`
+/// prints (joined into one text per report).
 struct StoredReports: Equatable {
     var portfolio: [PortfolioPosition]
     var labs: [LabSummary]
     var orders: [OrderSummary]
     var supply: [SupplyPosition]
+    var pages: [ProjectionName: PagesText]
 
     init(_ db: PostgresConnection, asOf: Day? = nil) throws {
         let reader = ReportReader(connection: db)
@@ -171,6 +173,27 @@ struct StoredReports: Equatable {
         labs = try reader.labs(asOf: asOf)
         orders = try reader.orders(asOf: asOf)
         supply = try reader.supply(asOf: asOf)
+        pages = [:]
+        guard asOf == nil else {
+            // Pages hold the current state only; an --as-of report prints its rows.
+            pages = Self.pages(portfolio, labs, orders, supply)
+            return
+        }
+        for name in ProjectionName.allCases { pages[name] = try PagesText(name, db) }
+    }
+
+    /// The pages the stored rows render to.
+    var pagesFromRows: [ProjectionName: PagesText] { Self.pages(portfolio, labs, orders, supply) }
+
+    static func pages(
+        _ portfolio: [PortfolioPosition], _ labs: [LabSummary], _ orders: [OrderSummary], _ supply: [SupplyPosition]
+    ) -> [ProjectionName: PagesText] {
+        [
+            .portfolio: PagesText([ReportPage(firstKey: "", rows: portfolio)]),
+            .labs: PagesText([ReportPage(firstKey: "", rows: labs)]),
+            .orders: PagesText([ReportPage(firstKey: "", rows: orders)]),
+            .supply: PagesText([ReportPage(firstKey: "", rows: supply)]),
+        ]
     }
 
     init(_ reports: Reports) {
@@ -178,6 +201,45 @@ struct StoredReports: Equatable {
         labs = reports.labs
         orders = reports.orders
         supply = reports.supply
+        pages = Self.pages(portfolio, labs, orders, supply)
+    }
+}
+
+/// A report's pages joined: every CSV line and table cell in order, the widest cell and
+/// the alignment of each column over the pages that have rows.
+struct PagesText: Equatable {
+    var csv = ""
+    var cells = ""
+    var rows = 0
+    var widths: [Int] = []
+    var numeric: [Bool] = []
+
+    init(_ pages: [ReportPage]) {
+        for page in pages {
+            csv += page.csv
+            cells += page.cells
+            guard page.rowCount > 0 else { continue }
+            if rows == 0 {
+                widths = page.widths
+                numeric = page.numeric
+            } else {
+                widths = zip(widths, page.widths).map { max($0, $1) }
+                numeric = zip(numeric, page.numeric).map { $0 && $1 }
+            }
+            rows += page.rowCount
+        }
+    }
+
+    /// As a reader gets them: stored pages, stale ones rendered from the rows.
+    init(_ name: ProjectionName, _ db: PostgresConnection) throws {
+        let csv = try ReportPages.read(name, .csv, on: db)
+        let table = try ReportPages.read(name, .table, on: db)
+        self.init(
+            zip(csv, table).map { c, t in
+                ReportPage(
+                    firstKey: "", rowCount: t.rowCount, csv: c.withText { String(decoding: $0, as: UTF8.self) },
+                    cells: t.withText { String(decoding: $0, as: UTF8.self) }, widths: t.widths, numeric: t.numeric)
+            })
     }
 }
 

@@ -191,4 +191,44 @@ import TestSupport
         let missing = try tampered("DELETE FROM projections.supply WHERE sku = 'a100-80gb'")
         #expect(missing == .damaged(VerificationProblem(projection: .supply, row: "a100-80gb", message: "missing: the events give this row but it is not stored")))
     }
+
+    @Test func verifyFindsAnEditedReportPage() throws {
+        let result = try tampered(
+            "UPDATE projections.report_pages SET csv = csv || 'forged' WHERE projection = 'orders'")
+        guard case .damaged(let problem) = result else { Issue.record("not found: \(result)"); return }
+        #expect(problem.projection == .orders)
+        #expect(problem.description.contains("report page from key '' does not match its rows"), "\(problem)")
+    }
+
+    @Test func staleOrMissingReportPagesAreRenderedFromTheRowsAndRunRendersThemAgain() throws {
+        try TestDatabase.with { url in
+            let db = try PostgresConnection(url: url)
+            try LedgerDriver(connection: db).loadReferenceScenario()
+            try catchUp(db)
+            let expected = StoredReports(try foldedReports(db)).pages
+            #expect(try StoredReports(db).pages == expected)
+            func stalePages() throws -> Int64 {
+                try db.query("SELECT count(*) FROM projections.report_pages WHERE csv IS NULL")[0].decode(Int64.self, at: 0)
+            }
+            #expect(try stalePages() == 0)
+            try db.execute(
+                script: """
+                    UPDATE projections.report_pages
+                    SET row_count = NULL, csv = NULL, cells = NULL, widths = NULL, numeric = NULL
+                    WHERE projection IN ('orders', 'labs')
+                    """)
+            #expect(try stalePages() == 2)
+            #expect(try StoredReports(db).pages == expected)
+            try ProjectionRunner(connection: db).runOnce()
+            #expect(try stalePages() == 0)
+            #expect(try StoredReports(db).pages == expected)
+            // No page at all (a table written by hand): readers still print every row.
+            try db.execute(script: "DELETE FROM projections.report_pages")
+            #expect(try StoredReports(db).pages == expected)
+            #expect(try verify(connection: db).isIntact)
+            try ProjectionRunner(connection: db).runOnce()
+            #expect(try db.query("SELECT count(*) FROM projections.report_pages")[0].decode(Int64.self, at: 0) == 4)
+            #expect(try StoredReports(db).pages == expected)
+        }
+    }
 }
