@@ -1,26 +1,47 @@
 import Foundation
 import JSON
 import Ledger
+import LedgerApp
 import Postgres
 import Projections
 
 /// Bytes on their way to a file descriptor (standard output by default), gathered in a
-/// buffer of its own and written a megabyte at a time; or kept in memory (`collected`)
-/// when there is no descriptor.
-final class ByteOutput {
+/// buffer of its own and written a megabyte at a time; or kept in memory, a megabyte
+/// chunk after another, when there is no descriptor.
+///
+/// `@unchecked Sendable`: one thread at a time uses it; `ReportPrinter.inHalves` hands one
+/// over only once the thread that filled it has finished.
+final class ByteOutput: @unchecked Sendable {
     let descriptor: Int32?
     let capacity = 1 << 20
-    private let base: UnsafeMutablePointer<UInt8>
+    private var base: UnsafeMutablePointer<UInt8>
     private(set) var count = 0
-    /// Everything flushed, without a descriptor.
-    private(set) var collected: [UInt8] = []
+    /// Full chunks kept in memory, without a descriptor.
+    private var chunks: [UnsafeMutableBufferPointer<UInt8>] = []
 
     init(descriptor: Int32? = 1) {
         self.descriptor = descriptor
         base = .allocate(capacity: capacity)
     }
 
-    deinit { base.deallocate() }
+    deinit {
+        base.deallocate()
+        for chunk in chunks { chunk.deallocate() }
+    }
+
+    /// Everything written so far, without a descriptor.
+    var collected: [UInt8] {
+        var bytes: [UInt8] = []
+        for chunk in chunks { bytes.append(contentsOf: chunk) }
+        bytes.append(contentsOf: UnsafeBufferPointer(start: base, count: count))
+        return bytes
+    }
+
+    /// Appends what `other` kept in memory.
+    func append(contentsOf other: ByteOutput) {
+        for chunk in other.chunks { append(UnsafeBufferPointer(chunk)) }
+        append(UnsafeBufferPointer(start: other.base, count: other.count))
+    }
 
     func append(_ bytes: UnsafeBufferPointer<UInt8>) {
         guard let source = bytes.baseAddress, bytes.count > 0 else { return }
@@ -92,12 +113,24 @@ final class ByteOutput {
     }
 
     func flush() {
+        guard descriptor != nil else {
+            // In memory: keep the chunk, start another.
+            guard count > 0 else { return }
+            chunks.append(UnsafeMutableBufferPointer(start: base, count: count))
+            base = .allocate(capacity: capacity)
+            count = 0
+            return
+        }
         write(UnsafeRawBufferPointer(start: base, count: count))
         count = 0
     }
 
     private func write(_ bytes: UnsafeRawBufferPointer) {
-        guard let descriptor else { return collected.append(contentsOf: bytes) }
+        guard let descriptor else {
+            let chunk = UnsafeMutableBufferPointer<UInt8>.allocate(capacity: bytes.count)
+            _ = chunk.initialize(from: bytes.bindMemory(to: UInt8.self))
+            return chunks.append(chunk)
+        }
         var offset = 0
         while offset < bytes.count {
             let n = Foundation.write(descriptor, bytes.baseAddress! + offset, bytes.count - offset)
@@ -179,20 +212,74 @@ enum ReportPrinter {
             let pages = try ReportPages.read(name, .csv, on: db)
             out.append(name.columns.joined(separator: ",") + "\n")
             for page in pages { page.withText { out.append($0) } }
-        case .json: writeJSON(try ReportPages.read(name, .csv, on: db), name, to: out)
-        case .table: writeTable(try ReportPages.read(name, .table, on: db), name, to: out)
+        case .json:
+            let pages = try ReportPages.read(name, .csv, on: db)
+            let kinds = name.columnKinds
+            let columns = name.columns
+            out.append(UInt8(ascii: "["))
+            inHalves(pages, to: out) { pages, out, afterRows in
+                writeJSON(pages, columns: columns, kinds: kinds, afterRows: afterRows, to: out)
+            }
+            out.append(pages.contains { $0.rowCount > 0 } ? "\n]\n" : "]\n")
+        case .table:
+            let pages = try ReportPages.read(name, .table, on: db)
+            let columns = name.columns
+            var widths = columns.map(\.count)
+            var numeric = Array(repeating: true, count: columns.count)
+            var rows = 0
+            for page in pages where page.rowCount > 0 && page.widths.count == columns.count {
+                rows += page.rowCount
+                for i in columns.indices {
+                    widths[i] = max(widths[i], page.widths[i])
+                    numeric[i] = numeric[i] && page.numeric[i]
+                }
+            }
+            if rows == 0 { numeric = Array(repeating: false, count: columns.count) }
+            let table = TextTable(widths: widths, numeric: numeric)
+            table.appendHeader(columns, to: out)
+            inHalves(pages, to: out) { pages, out, _ in writeTable(pages, table, to: out) }
+            if rows == 0 { out.append("(no rows)\n") }
         }
         out.flush()
     }
 
+    /// Converts the pages with `convert`, a large report in two halves on two threads: the
+    /// first half straight to the output, the second into memory meanwhile, then appended.
+    /// `afterRows` tells `convert` whether rows come before its pages.
+    static func inHalves(
+        _ pages: [PrintablePage], to out: ByteOutput,
+        _ convert: @escaping @Sendable (ArraySlice<PrintablePage>, ByteOutput, _ afterRows: Bool) -> Void
+    ) {
+        let total = pages.reduce(0) { $0 + $1.rowCount }
+        var half = 0
+        var before = 0
+        while half < pages.count, before * 2 < total {
+            before += pages[half].rowCount
+            half += 1
+        }
+        guard total >= 20_000, half < pages.count else { return convert(pages[...], out, false) }
+        out.flush()
+        let descriptor = out.descriptor
+        let (split, rowsBefore) = (half, before > 0)
+        let results = runOnThreads(2) { i -> ByteOutput in
+            let own = ByteOutput(descriptor: i == 0 ? descriptor : nil)
+            if i == 0 { convert(pages[..<split], own, false) } else { convert(pages[split...], own, rowsBefore) }
+            if i == 0 { own.flush() }
+            return own
+        }
+        for case .success(let own) in results { out.append(contentsOf: own) }
+    }
+
     /// JSON rows from the pages' CSV lines: the same bytes as `Listing` prints for the
     /// domain rows (a test holds them together). One pass over the bytes, no value built.
-    static func writeJSON(_ pages: [PrintablePage], _ name: ProjectionName, to out: ByteOutput) {
-        let kinds = name.columnKinds
+    static func writeJSON(
+        _ pages: ArraySlice<PrintablePage>, columns: [String], kinds: [ReportColumnKind], afterRows: Bool,
+        to out: ByteOutput
+    ) {
         // `{"order":`, `,"customer":`, … back to back; column i's is prefixes[ends[i]..<ends[i + 1]].
         var prefixBytes: [UInt8] = []
         var ends = [0]
-        for (i, column) in name.columns.enumerated() {
+        for (i, column) in columns.enumerated() {
             prefixBytes.append(UInt8(ascii: i == 0 ? "{" : ","))
             JSON.writeString(column, into: &prefixBytes)
             prefixBytes.append(UInt8(ascii: ":"))
@@ -200,9 +287,8 @@ enum ReportPrinter {
         }
         let null = Array("null".utf8)
         let comma = UInt8(ascii: ","), newline: UInt8 = 0x0A, quote = UInt8(ascii: "\""), backslash = UInt8(ascii: "\\")
-        var first = true
+        var first = !afterRows
         var scratch: [UInt8] = []
-        out.append(UInt8(ascii: "["))
         prefixBytes.withUnsafeBufferPointer { prefixes in
             for page in pages {
                 page.withText { bytes in
@@ -249,7 +335,6 @@ enum ReportPrinter {
                 }
             }
         }
-        out.append(first ? "]\n" : "\n]\n")
     }
 
     /// Reads the CSV field at `p` (quoted or not), hands its value to `body`, and moves `p`
@@ -285,22 +370,9 @@ enum ReportPrinter {
         p += 1
     }
 
-    /// The table from the pages' cells, widths and alignment.
-    static func writeTable(_ pages: [PrintablePage], _ name: ProjectionName, to out: ByteOutput) {
-        let columns = name.columns
-        var widths = columns.map(\.count)
-        var numeric = Array(repeating: true, count: columns.count)
-        var rows = 0
-        for page in pages where page.rowCount > 0 && page.widths.count == columns.count {
-            rows += page.rowCount
-            for i in columns.indices {
-                widths[i] = max(widths[i], page.widths[i])
-                numeric[i] = numeric[i] && page.numeric[i]
-            }
-        }
-        if rows == 0 { numeric = Array(repeating: false, count: columns.count) }
-        let table = TextTable(widths: widths, numeric: numeric)
-        table.appendHeader(columns, to: out)
+    /// Table lines from the pages' cells.
+    static func writeTable(_ pages: ArraySlice<PrintablePage>, _ table: TextTable, to out: ByteOutput) {
+        let columns = table.widths.count
         for page in pages {
             page.withText { bytes in
                 var column = 0
@@ -309,7 +381,7 @@ enum ReportPrinter {
                     let byte = bytes[p]
                     if byte == ReportPage.cellSeparator || byte == 0x0A {
                         let cell = UnsafeBufferPointer(rebasing: bytes[start..<p])
-                        if column < columns.count {
+                        if column < columns {
                             table.appendCell(column, cell, width: TextTable.width(of: cell), to: out)
                         }
                         column += 1
@@ -322,6 +394,5 @@ enum ReportPrinter {
                 }
             }
         }
-        if rows == 0 { out.append("(no rows)\n") }
     }
 }
