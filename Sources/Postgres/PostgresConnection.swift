@@ -77,6 +77,35 @@ public final class PostgresConnection {
         return try consume(result, sql: sql)
     }
 
+    /// Runs one statement and hands each row to `body` as soon as it arrives (libpq's
+    /// single-row mode), so a large result is worked on while the server still sends it
+    /// and is never held whole. A row stays valid after `body` returns (it owns its result).
+    /// When `body` throws, the rest of the result is read and dropped, then the error is
+    /// rethrown; the connection stays usable.
+    public func forEachRow(_ sql: String, _ binds: [any PostgresBindable] = [], _ body: (Row) throws -> Void) throws {
+        let texts = binds.map(\.postgresText)
+        let sent = withOptionalCStrings(texts) { values in
+            PQsendQueryParams(handle, sql, Int32(texts.count), nil, values, nil, nil, 0)
+        }
+        guard sent == 1 else { throw connectionError(sql: sql) }
+        _ = PQsetSingleRowMode(handle)
+        var failure: (any Error)?
+        while let result = PQgetResult(handle) {
+            switch PQresultStatus(result) {
+            case PGRES_SINGLE_TUPLE where failure == nil:
+                let rows = Rows(storage: ResultStorage(result), affectedRows: 0)
+                do { try body(rows[0]) } catch { failure = error }
+            case PGRES_SINGLE_TUPLE, PGRES_TUPLES_OK, PGRES_COMMAND_OK:
+                PQclear(result)
+            default:
+                if failure == nil { failure = serverError(result, sql: sql) }
+                PQclear(result)
+            }
+        }
+        if let failure { throw failure }
+        if PQstatus(handle) != CONNECTION_OK { throw connectionError(sql: sql) }
+    }
+
     /// Runs one or more statements without parameters (migrations, `BEGIN`, `SET`).
     public func execute(script sql: String) throws(PostgresError) {
         try consume(PQexec(handle, sql), sql: sql)

@@ -197,9 +197,48 @@ public enum ReportPages {
                 pages.append(
                     PrintablePage(
                         rowCount: Int(rowCount), widths: integers(row.text(at: 3)), numeric: booleans(row.text(at: 4)),
-                        text: .stored(row)))
+                        text: .stored(row, column: 2)))
             }
             return pages
+        }
+    }
+
+    /// Reads a report's pages in one snapshot, handing over first the layout of every page
+    /// (row count, widths, alignment), then each page's text as soon as it arrives, in order,
+    /// while the server still sends the next (`PostgresConnection.forEachRow`). Stale pages
+    /// are rendered from the rows first.
+    public static func stream(
+        _ name: ProjectionName, _ part: Part, on db: PostgresConnection, layout: ([PageLayout]) throws -> Void,
+        page: (Int, PrintablePage) throws -> Void
+    ) throws {
+        try db.transaction(.repeatableRead) { db in
+            let index = try db.query(
+                """
+                SELECT first_key, row_count, widths, numeric FROM projections.report_pages
+                WHERE projection = $1 ORDER BY first_key
+                """, [name.rawValue], prepared: true)
+            let stale = try index.first?.decode(String.self, at: 0) != "" || index.contains { $0.isNull(at: 1) }
+            guard !stale else {
+                let pages = try read(name, part, on: db)
+                try layout(pages.map(\.layout))
+                for (i, p) in pages.enumerated() { try page(i, p) }
+                return
+            }
+            let layouts = try index.map {
+                PageLayout(
+                    rowCount: Int(try $0.decode(Int64.self, at: 1)), widths: integers($0.text(at: 2)),
+                    numeric: booleans($0.text(at: 3)))
+            }
+            try layout(layouts)
+            var i = 0
+            try db.forEachRow(
+                "SELECT " + (part == .csv ? "csv" : "cells")
+                    + " FROM projections.report_pages WHERE projection = $1 ORDER BY first_key", [name.rawValue]
+            ) { row in
+                guard i < layouts.count else { return }
+                try page(i, PrintablePage(layout: layouts[i], text: .stored(row, column: 0)))
+                i += 1
+            }
         }
     }
 
@@ -241,24 +280,42 @@ public enum ReportPages {
     }
 }
 
-/// A page as `ledger report` prints it: its CSV lines or its table cells (whichever was
-/// read), with the table's widths and alignment.
-public struct PrintablePage: Sendable {
+/// A page's shape: its rows, and per table column the widest cell and the alignment.
+public struct PageLayout: Sendable {
     public var rowCount: Int
     public var widths: [Int]
     public var numeric: [Bool]
+}
+
+/// A page as `ledger report` prints it: its CSV lines or its table cells (whichever was
+/// read), with its layout.
+public struct PrintablePage: Sendable {
+    public var layout: PageLayout
+    public var rowCount: Int { layout.rowCount }
+    public var widths: [Int] { layout.widths }
+    public var numeric: [Bool] { layout.numeric }
     enum Text: Sendable {
-        /// Column 2 of a stored page's row, read in place.
-        case stored(Postgres.Row)
+        /// A column of a stored page's row, read in place.
+        case stored(Postgres.Row, column: Int)
         /// A stale page, rendered by the reader.
         case rendered(String)
     }
     let text: Text
 
+    init(rowCount: Int, widths: [Int], numeric: [Bool], text: Text) {
+        self.init(layout: PageLayout(rowCount: rowCount, widths: widths, numeric: numeric), text: text)
+    }
+
+    init(layout: PageLayout, text: Text) {
+        self.layout = layout
+        self.text = text
+    }
+
     /// The page's text as UTF-8, valid inside `body` only.
     public func withText<T>(_ body: (UnsafeBufferPointer<UInt8>) throws -> T) rethrows -> T {
         switch text {
-        case .stored(let row): return try row.withBytes(at: 2, body) ?? body(UnsafeBufferPointer(start: nil, count: 0))
+        case .stored(let row, let column):
+            return try row.withBytes(at: column, body) ?? body(UnsafeBufferPointer(start: nil, count: 0))
         case .rendered(var string): return try string.withUTF8(body)
         }
     }

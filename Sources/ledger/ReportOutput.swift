@@ -1,7 +1,6 @@
 import Foundation
 import JSON
 import Ledger
-import LedgerApp
 import Postgres
 import Projections
 
@@ -9,9 +8,7 @@ import Projections
 /// buffer of its own and written a megabyte at a time; or kept in memory, a megabyte
 /// chunk after another, when there is no descriptor.
 ///
-/// `@unchecked Sendable`: one thread at a time uses it; `ReportPrinter.inHalves` hands one
-/// over only once the thread that filled it has finished.
-final class ByteOutput: @unchecked Sendable {
+final class ByteOutput {
     let descriptor: Int32?
     let capacity = 1 << 20
     private var base: UnsafeMutablePointer<UInt8>
@@ -37,10 +34,15 @@ final class ByteOutput: @unchecked Sendable {
         return bytes
     }
 
-    /// Appends what `other` kept in memory.
-    func append(contentsOf other: ByteOutput) {
-        for chunk in other.chunks { append(UnsafeBufferPointer(chunk)) }
-        append(UnsafeBufferPointer(start: other.base, count: other.count))
+    /// Writes what was kept in memory to a descriptor, and forgets it.
+    func drain(to descriptor: Int32) {
+        for chunk in chunks {
+            Self.write(UnsafeRawBufferPointer(chunk), to: descriptor)
+            chunk.deallocate()
+        }
+        chunks.removeAll()
+        Self.write(UnsafeRawBufferPointer(start: base, count: count), to: descriptor)
+        count = 0
     }
 
     func append(_ bytes: UnsafeBufferPointer<UInt8>) {
@@ -131,6 +133,10 @@ final class ByteOutput: @unchecked Sendable {
             _ = chunk.initialize(from: bytes.bindMemory(to: UInt8.self))
             return chunks.append(chunk)
         }
+        Self.write(bytes, to: descriptor)
+    }
+
+    static func write(_ bytes: UnsafeRawBufferPointer, to descriptor: Int32) {
         var offset = 0
         while offset < bytes.count {
             let n = Foundation.write(descriptor, bytes.baseAddress! + offset, bytes.count - offset)
@@ -207,74 +213,87 @@ enum ReportPrinter {
     static func print(_ name: ProjectionName, _ format: OutputFormat, from db: PostgresConnection, to out: ByteOutput)
         throws
     {
+        let columns = name.columns
         switch format {
         case .csv:
-            let pages = try ReportPages.read(name, .csv, on: db)
-            out.append(name.columns.joined(separator: ",") + "\n")
-            for page in pages { page.withText { out.append($0) } }
+            out.append(columns.joined(separator: ",") + "\n")
+            try ReportPages.stream(name, .csv, on: db, layout: { _ in }, page: { _, page in page.withText { out.append($0) } })
         case .json:
-            let pages = try ReportPages.read(name, .csv, on: db)
             let kinds = name.columnKinds
-            let columns = name.columns
+            var anyRows = false
             out.append(UInt8(ascii: "["))
-            inHalves(pages, to: out) { pages, out, afterRows in
-                writeJSON(pages, columns: columns, kinds: kinds, afterRows: afterRows, to: out)
-            }
-            out.append(pages.contains { $0.rowCount > 0 } ? "\n]\n" : "]\n")
-        case .table:
-            let pages = try ReportPages.read(name, .table, on: db)
-            let columns = name.columns
-            var widths = columns.map(\.count)
-            var numeric = Array(repeating: true, count: columns.count)
-            var rows = 0
-            for page in pages where page.rowCount > 0 && page.widths.count == columns.count {
-                rows += page.rowCount
-                for i in columns.indices {
-                    widths[i] = max(widths[i], page.widths[i])
-                    numeric[i] = numeric[i] && page.numeric[i]
+            try printPages(name, .csv, from: db, to: out) { layouts in
+                anyRows = layouts.contains { $0.rowCount > 0 }
+                return { page, out, afterRows in
+                    writeJSON(page, columns: columns, kinds: kinds, afterRows: afterRows, to: out)
                 }
             }
-            if rows == 0 { numeric = Array(repeating: false, count: columns.count) }
-            let table = TextTable(widths: widths, numeric: numeric)
-            table.appendHeader(columns, to: out)
-            inHalves(pages, to: out) { pages, out, _ in writeTable(pages, table, to: out) }
+            out.append(anyRows ? "\n]\n" : "]\n")
+        case .table:
+            var rows = 0
+            try printPages(name, .table, from: db, to: out) { layouts in
+                var widths = columns.map(\.count)
+                var numeric = Array(repeating: true, count: columns.count)
+                for page in layouts where page.rowCount > 0 && page.widths.count == columns.count {
+                    rows += page.rowCount
+                    for i in columns.indices {
+                        widths[i] = max(widths[i], page.widths[i])
+                        numeric[i] = numeric[i] && page.numeric[i]
+                    }
+                }
+                if rows == 0 { numeric = Array(repeating: false, count: columns.count) }
+                let table = TextTable(widths: widths, numeric: numeric)
+                table.appendHeader(columns, to: out)
+                return { page, out, _ in writeTable(page, table, to: out) }
+            }
             if rows == 0 { out.append("(no rows)\n") }
         }
         out.flush()
     }
 
-    /// Converts the pages with `convert`, a large report in two halves on two threads: the
-    /// first half straight to the output, the second into memory meanwhile, then appended.
-    /// `afterRows` tells `convert` whether rows come before its pages.
-    static func inHalves(
-        _ pages: [PrintablePage], to out: ByteOutput,
-        _ convert: @escaping @Sendable (ArraySlice<PrintablePage>, ByteOutput, _ afterRows: Bool) -> Void
-    ) {
-        let total = pages.reduce(0) { $0 + $1.rowCount }
-        var half = 0
-        var before = 0
-        while half < pages.count, before * 2 < total {
-            before += pages[half].rowCount
-            half += 1
+    typealias PageConverter = @Sendable (PrintablePage, ByteOutput, _ afterRows: Bool) -> Void
+
+    /// Streams a report's pages and prints each with the converter `prepare` makes from
+    /// their layouts. A large report is converted by two threads taking pages in turn while
+    /// the rest still arrive (`PageWorkers`); a small one here, page by page.
+    static func printPages(
+        _ name: ProjectionName, _ part: ReportPages.Part, from db: PostgresConnection, to out: ByteOutput,
+        _ prepare: ([PageLayout]) -> PageConverter
+    ) throws {
+        var convert: PageConverter?
+        var workers: PageWorkers?
+        var rowsBefore: [Bool] = []
+        do {
+            try ReportPages.stream(
+                name, part, on: db,
+                layout: { layouts in
+                    let converter = prepare(layouts)
+                    convert = converter
+                    var seen = 0
+                    for page in layouts {
+                        rowsBefore.append(seen > 0)
+                        seen += page.rowCount
+                    }
+                    if seen >= 20_000, layouts.count >= 2, let descriptor = out.descriptor {
+                        out.flush()
+                        workers = PageWorkers(
+                            pages: layouts.count, descriptor: descriptor, rowsBefore: rowsBefore, convert: converter)
+                    }
+                },
+                page: { i, page in
+                    if let workers { workers.deliver(i, page) } else { convert?(page, out, rowsBefore[i]) }
+                })
+        } catch {
+            workers?.stop()
+            throw error
         }
-        guard total >= 20_000, half < pages.count else { return convert(pages[...], out, false) }
-        out.flush()
-        let descriptor = out.descriptor
-        let (split, rowsBefore) = (half, before > 0)
-        let results = runOnThreads(2) { i -> ByteOutput in
-            let own = ByteOutput(descriptor: i == 0 ? descriptor : nil)
-            if i == 0 { convert(pages[..<split], own, false) } else { convert(pages[split...], own, rowsBefore) }
-            if i == 0 { own.flush() }
-            return own
-        }
-        for case .success(let own) in results { out.append(contentsOf: own) }
+        workers?.finish()
     }
 
     /// JSON rows from the pages' CSV lines: the same bytes as `Listing` prints for the
     /// domain rows (a test holds them together). One pass over the bytes, no value built.
     static func writeJSON(
-        _ pages: ArraySlice<PrintablePage>, columns: [String], kinds: [ReportColumnKind], afterRows: Bool,
-        to out: ByteOutput
+        _ page: PrintablePage, columns: [String], kinds: [ReportColumnKind], afterRows: Bool, to out: ByteOutput
     ) {
         // `{"order":`, `,"customer":`, … back to back; column i's is prefixes[ends[i]..<ends[i + 1]].
         var prefixBytes: [UInt8] = []
@@ -290,7 +309,7 @@ enum ReportPrinter {
         var first = !afterRows
         var scratch: [UInt8] = []
         prefixBytes.withUnsafeBufferPointer { prefixes in
-            for page in pages {
+            do {
                 page.withText { bytes in
                     var p = 0
                     while p < bytes.count {
@@ -371,9 +390,9 @@ enum ReportPrinter {
     }
 
     /// Table lines from the pages' cells.
-    static func writeTable(_ pages: ArraySlice<PrintablePage>, _ table: TextTable, to out: ByteOutput) {
+    static func writeTable(_ page: PrintablePage, _ table: TextTable, to out: ByteOutput) {
         let columns = table.widths.count
-        for page in pages {
+        do {
             page.withText { bytes in
                 var column = 0
                 var start = 0
@@ -393,6 +412,79 @@ enum ReportPrinter {
                     }
                 }
             }
+        }
+    }
+}
+
+/// Two threads converting a report's pages as they arrive: thread t takes pages t, t+2, …,
+/// converts each into its own reused buffer, waits for its turn and writes it, so the
+/// output is in page order and no fresh memory is touched.
+final class PageWorkers: @unchecked Sendable {
+    private let condition = NSCondition()
+    // Guarded by `condition`:
+    private var pages: [PrintablePage?]
+    private var nextToWrite = 0
+    private var stopped = false
+
+    private let descriptor: Int32
+    private let rowsBefore: [Bool]
+    private let convert: ReportPrinter.PageConverter
+    private let group = DispatchGroup()
+
+    init(pages count: Int, descriptor: Int32, rowsBefore: [Bool], convert: @escaping ReportPrinter.PageConverter) {
+        pages = Array(repeating: nil, count: count)
+        self.descriptor = descriptor
+        self.rowsBefore = rowsBefore
+        self.convert = convert
+        for thread in 0..<2 {
+            group.enter()
+            Thread {
+                self.work(thread)
+                self.group.leave()
+            }.start()
+        }
+    }
+
+    /// Page `i` has arrived.
+    func deliver(_ i: Int, _ page: PrintablePage) {
+        condition.lock()
+        pages[i] = page
+        condition.broadcast()
+        condition.unlock()
+    }
+
+    /// Waits until every page is written.
+    func finish() { group.wait() }
+
+    /// Stops the threads (the stream failed) and waits for them.
+    func stop() {
+        condition.lock()
+        stopped = true
+        condition.broadcast()
+        condition.unlock()
+        group.wait()
+    }
+
+    private func work(_ thread: Int) {
+        let own = ByteOutput(descriptor: nil)
+        for i in stride(from: thread, to: rowsBefore.count, by: 2) {
+            condition.lock()
+            while pages[i] == nil, !stopped { condition.wait() }
+            let page = pages[i]
+            pages[i] = nil
+            condition.unlock()
+            guard let page else { return }
+            convert(page, own, rowsBefore[i])
+            condition.lock()
+            while nextToWrite != i, !stopped { condition.wait() }
+            let go = !stopped
+            condition.unlock()
+            guard go else { return }
+            own.drain(to: descriptor)
+            condition.lock()
+            nextToWrite = i + 1
+            condition.broadcast()
+            condition.unlock()
         }
     }
 }
