@@ -99,13 +99,20 @@ public final class ProjectionRebuilder {
             for name in names {
                 try ProjectionSQL.lock(name, on: db, waiting: onLockWait)
                 switch name {
-                case .portfolio: rows[name] = try swap(portfolio.rows, db)
-                case .labs: rows[name] = try swap(labs.rows, db)
-                case .orders: rows[name] = try swap(orders.rows, db)
-                case .supply: rows[name] = try swap(supply.rows, db)
+                // Each state is let go once written, so the next one's pages have its memory.
+                case .portfolio:
+                    rows[name] = try swap(portfolio.rows, db)
+                    portfolio = .init()
+                case .labs:
+                    rows[name] = try swap(labs.rows, db)
+                    labs = .init()
+                case .orders:
+                    rows[name] = try swap(orders.rows, db)
+                    orders = .init()
+                case .supply:
+                    rows[name] = try swap(supply.rows, db)
+                    supply = .init()
                 }
-                try ReportPages.reset(name, on: db)
-                try ReportPages.refresh(name, on: db, pageRows: pageRows)
                 try ProjectionSQL.setCheckpoint(name, to: end, on: db)
             }
             try beforeSwapCommit?()
@@ -122,8 +129,10 @@ public final class ProjectionRebuilder {
         return RebuildSummary(projections: names, events: done, rows: rows, caughtUp: caughtUp, seconds: seconds)
     }
 
+    /// Writes the rows and their report pages in place of the old ones.
     private func swap<Row: ProjectionTable>(_ rows: [String: Row], _ db: PostgresConnection) throws -> Int {
         try ProjectionSQL.replace(nil, with: rows.values, on: db)
+        try ReportPages.replace(with: rows, on: db, pageRows: pageRows)
         return rows.count
     }
 }

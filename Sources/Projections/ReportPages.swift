@@ -28,17 +28,15 @@ public struct ReportPage: Sendable, Equatable {
 
     /// Renders rows (in key order) as one page.
     public init<Row: ProjectionTable>(firstKey: String, rows: some Collection<Row>) {
-        let name = Row.projection
-        let columns = name.columns
-        let kinds = name.columnKinds
+        let columns = Row.columns
         var csv = ""
         var cells = ""
         var widths = Array(repeating: 0, count: columns.count)
         var numeric = Array(repeating: true, count: columns.count)
         for row in rows {
-            let json = row.json
-            csv += ReportText.csvLine(json, columns: columns)
-            for (i, cell) in ReportText.tableCells(json, columns: columns, kinds: kinds).enumerated() {
+            let values = row.cells
+            csv += ReportText.csvLine(values)
+            for (i, cell) in ReportText.tableCells(values).enumerated() {
                 if i > 0 { cells.unicodeScalars.append("\u{1F}") }
                 cells += cell
                 widths[i] = max(widths[i], cell.count)
@@ -89,6 +87,22 @@ public enum ReportPages {
     static func reset(_ name: ProjectionName, on db: PostgresConnection) throws {
         try db.query("DELETE FROM projections.report_pages WHERE projection = $1", [name.rawValue])
         try db.query("INSERT INTO projections.report_pages (projection, first_key) VALUES ($1, '')", [name.rawValue])
+    }
+
+    /// Replaces every page of a report by pages of `rows` (all of its rows), `pageRows` to
+    /// a page: what a rebuild writes, from the rows it holds, without reading them back.
+    static func replace<Row: ProjectionTable>(with rows: [String: Row], on db: PostgresConnection, pageRows: Int) throws {
+        let name = Row.projection
+        try db.query("DELETE FROM projections.report_pages WHERE projection = $1", [name.rawValue])
+        // Byte order, as the key column's COLLATE "C" sorts.
+        let keys = rows.keys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
+        let pageRows = max(pageRows, 1)
+        var start = 0
+        repeat {
+            let slice = keys[start..<min(start + pageRows, keys.count)]
+            try store(ReportPage(firstKey: start == 0 ? "" : slice.first!, rows: slice.map { rows[$0]! }), of: name, on: db)
+            start += pageRows
+        } while start < keys.count
     }
 
     /// Renders the stale pages of a report again from its rows, splitting pages that grew

@@ -59,54 +59,18 @@ public enum ReportText {
         return "\"" + s.replacingOccurrences(of: "\"", with: "\"\"") + "\""
     }
 
-    /// A row object as one CSV line (with its newline), fields in `columns` order.
-    public static func csvLine(_ row: JSON, columns: [String]) -> String {
+    /// A row's cells as one CSV line (with its newline): the exact values, as in JSON.
+    public static func csvLine(_ cells: [ReportCell]) -> String {
         var line = ""
-        for (i, column) in columns.enumerated() {
+        for (i, cell) in cells.enumerated() {
             if i > 0 { line += "," }
-            line += csvField(plain(row[column]))
+            line += csvField(cell.exact)
         }
         return line + "\n"
     }
 
-    /// A row object as table cells: amounts with their currency (`¥4,500,000`), milestones
-    /// as `name (date)`, categories as `compute ¥1,250,000; …` (zero amounts left out).
-    /// Cells are kept on one line (line breaks become spaces).
-    public static func tableCells(_ row: JSON, columns: [String], kinds: [ReportColumnKind])
-        -> [String]
-    {
-        let currency = row["currency"]?.stringValue
-        return zip(columns, kinds).map { column, kind in
-            oneLine(tableCell(row[column], kind, currency: currency))
-        }
-    }
-
-    static func tableCell(_ value: JSON?, _ kind: ReportColumnKind, currency: String?) -> String {
-        if kind == .money, let amount = value?.stringValue, let currency,
-            let money = try? Money.parse(amount, currency: currency)
-        {
-            return money.formatted
-        }
-        switch value {
-        case .array(let items)?:
-            return items.map { item in
-                if let name = item["name"]?.stringValue, let date = item["date"]?.stringValue {
-                    return "\(name) (\(date))"
-                }
-                return plain(item)
-            }.joined(separator: "; ")
-        case .object(let members)?:
-            return members.keys.sorted().compactMap { key in
-                guard let amount = members[key]?.stringValue else { return nil }
-                if let currency, let money = try? Money.parse(amount, currency: currency) {
-                    return money.isZero ? nil : "\(key) \(money.formatted)"
-                }
-                return "\(key) \(amount)"
-            }.joined(separator: "; ")
-        default:
-            return plain(value)
-        }
-    }
+    /// A row's cells as table cells, each on one line.
+    public static func tableCells(_ cells: [ReportCell]) -> [String] { cells.map { oneLine($0.display) } }
 
     /// A table cell on one line: line breaks and the cell separator of report pages
     /// (U+001F) become spaces.
@@ -142,5 +106,63 @@ public enum ReportText {
         let suffix = String(String.UnicodeScalarView(rest))
         return suffix.count == 4 && suffix.first == " "
             && suffix.dropFirst().allSatisfy { $0.isUppercase && $0.isASCII }
+    }
+}
+
+/// One value of a report row, typed, so its JSON value, CSV field and table cell all come
+/// from the same figure without parsing it back from text.
+public enum ReportCell: Sendable, Equatable {
+    case text(String)
+    /// Null when absent (MOIC before any disbursement).
+    case optionalText(String?)
+    case money(Money)
+    case integer(Int64)
+    /// A list or an object; amounts inside are in `currency`.
+    case json(JSON, currency: Currency)
+
+    /// The value in the JSON report.
+    public var json: JSON {
+        switch self {
+        case .text(let s): .string(s)
+        case .optionalText(let s): s.map(JSON.string) ?? .null
+        case .money(let m): .string(m.decimalString)
+        case .integer(let n): JSON(n)
+        case .json(let value, _): value
+        }
+    }
+
+    /// The exact value as text (a CSV field before quoting): amounts as decimal strings,
+    /// lists and objects as canonical JSON, nothing for null.
+    public var exact: String {
+        switch self {
+        case .text(let s): s
+        case .optionalText(let s): s ?? ""
+        case .money(let m): m.decimalString
+        case .integer(let n): String(n)
+        case .json(let value, _): value.canonicalString
+        }
+    }
+
+    /// For people: amounts with their currency (`¥4,500,000`), milestones as `name (date)`,
+    /// categories as `compute ¥1,250,000; …` (zero amounts left out), partners joined.
+    public var display: String {
+        switch self {
+        case .text(let s): return s
+        case .optionalText(let s): return s ?? ""
+        case .money(let m): return m.formatted
+        case .integer(let n): return String(n)
+        case .json(.array(let items), _):
+            return items.map { item in
+                if let name = item["name"]?.stringValue, let date = item["date"]?.stringValue { return "\(name) (\(date))" }
+                return ReportText.plain(item)
+            }.joined(separator: "; ")
+        case .json(.object(let members), let currency):
+            return members.keys.sorted().compactMap { key in
+                guard let amount = members[key]?.stringValue else { return nil }
+                guard let money = try? Money.exact(amount, currency) else { return "\(key) \(amount)" }
+                return money.isZero ? nil : "\(key) \(money.formatted)"
+            }.joined(separator: "; ")
+        case .json(let value, _): return ReportText.plain(value)
+        }
     }
 }

@@ -10,16 +10,16 @@ extension ProjectionName {
     /// dated on or before `asOf`. Table cells come from `ReportText`, as in report pages.
     func listing(_ db: PostgresConnection, asOf: Day?) throws -> Listing {
         let reader = ReportReader(connection: db)
-        let rows: [JSON] =
-            switch self {
-            case .portfolio: try reader.portfolio(asOf: asOf).map(\.json)
-            case .labs: try reader.labs(asOf: asOf).map(\.json)
-            case .orders: try reader.orders(asOf: asOf).map(\.json)
-            case .supply: try reader.supply(asOf: asOf).map(\.json)
-            }
-        let kinds = columnKinds
-        let display = rows.map { ReportText.tableCells($0, columns: columns, kinds: kinds) }
-        return Listing(columns: columns, rows: rows, display: display)
+        switch self {
+        case .portfolio: return Self.listing(try reader.portfolio(asOf: asOf))
+        case .labs: return Self.listing(try reader.labs(asOf: asOf))
+        case .orders: return Self.listing(try reader.orders(asOf: asOf))
+        case .supply: return Self.listing(try reader.supply(asOf: asOf))
+        }
+    }
+
+    static func listing<Row: ProjectionTable>(_ rows: [Row]) -> Listing {
+        Listing(columns: Row.columns, rows: rows.map(\.json), display: rows.map { ReportText.tableCells($0.cells) })
     }
 }
 

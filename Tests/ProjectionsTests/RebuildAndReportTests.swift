@@ -1,5 +1,6 @@
 import EventStore
 import Foundation
+import JSON
 import Ledger
 import Postgres
 @testable import Projections
@@ -99,5 +100,41 @@ import TestSupport
             #expect(elyza.disbursed.decimalString == "400000.50")
             #expect(elyza.moic == "1.00")
         }
+    }
+
+    /// Pages and tables print `cells`; JSON prints `json`: the two must agree on every row.
+    @Test func everyRowsCellsGiveItsJSON() throws {
+        try TestDatabase.with { url in
+            let db = try PostgresConnection(url: url)
+            let driver = LedgerDriver(connection: db)
+            try driver.loadReferenceScenario()
+            var rng = SeededGenerator(seed: 11)
+            try driver.loadRandom(400, rng: &rng)
+            let reports = try foldedReports(db)
+            func check<Row: ProjectionTable>(_ rows: [Row]) {
+                #expect(!rows.isEmpty)
+                for row in rows {
+                    let object = JSON.object(Dictionary(uniqueKeysWithValues: zip(Row.columns, row.cells.map(\.json))))
+                    #expect(object == row.json, "\(row.key)")
+                }
+            }
+            check(reports.portfolio)
+            check(reports.labs)
+            check(reports.orders)
+            check(reports.supply)
+            #expect(reports.portfolio.contains { $0.moic == nil })
+        }
+    }
+
+    @Test func tableCellsShowAmountsWithTheirCurrencyAndNestedValuesReadably() throws {
+        let yen = try Currency(code: "JPY")
+        let cells: [ReportCell] = [
+            .money(try Money.parse("4500000", currency: yen)), .money(Money(minorUnits: -5, currency: yen)),
+            .optionalText(nil), .integer(42),
+            .json(["compute": "1250000", "staff": "0"], currency: yen),
+            .json([["name": "opening", "date": "2026-04-01"]], currency: yen), .text("a\nb"),
+        ]
+        #expect(ReportText.tableCells(cells) == ["¥4,500,000", "-¥5", "", "42", "compute ¥1,250,000", "opening (2026-04-01)", "a b"])
+        #expect(ReportText.csvLine(cells) == "4500000,-5,,42,\"{\"\"compute\"\":\"\"1250000\"\",\"\"staff\"\":\"\"0\"\"}\",\"[{\"\"date\"\":\"\"2026-04-01\"\",\"\"name\"\":\"\"opening\"\"}]\",\"a\nb\"\n")
     }
 }
