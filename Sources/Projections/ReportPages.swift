@@ -1,3 +1,4 @@
+import Foundation
 import JSON
 import Ledger
 import Postgres
@@ -65,8 +66,10 @@ public struct ReportPage: Sendable, Equatable {
 /// never prints a stale page: it renders that page's rows itself, from the same snapshot.
 public enum ReportPages {
     /// Rows per page when a page is split: a page re-rendered with more than twice as
-    /// many rows is split into pages of this many.
-    public static let pageRows = 1_000
+    /// many rows is split into pages of this many. 1,000, or `$LEDGER_REPORT_PAGE_ROWS`.
+    public static var pageRows: Int {
+        ProcessInfo.processInfo.environment["LEDGER_REPORT_PAGE_ROWS"].flatMap(Int.init).map { max($0, 1) } ?? 1_000
+    }
 
     /// Marks stale the pages holding these keys (inside the transaction that changed them).
     static func markStale(_ name: ProjectionName, keys: [String], on db: PostgresConnection) throws {

@@ -253,6 +253,12 @@ enum ReportPrinter {
 
     typealias PageConverter = @Sendable (PrintablePage, ByteOutput, _ afterRows: Bool) -> Void
 
+    /// Reports of at least this many rows are converted on two threads: 20,000, or
+    /// `$LEDGER_REPORT_PARALLEL_ROWS` (tests set 1 to run the threaded path on small data).
+    static var parallelRows: Int {
+        ProcessInfo.processInfo.environment["LEDGER_REPORT_PARALLEL_ROWS"].flatMap(Int.init) ?? 20_000
+    }
+
     /// Streams a report's pages and prints each with the converter `prepare` makes from
     /// their layouts. A large report is converted by two threads taking pages in turn while
     /// the rest still arrive (`PageWorkers`); a small one here, page by page.
@@ -274,7 +280,7 @@ enum ReportPrinter {
                         rowsBefore.append(seen > 0)
                         seen += page.rowCount
                     }
-                    if seen >= 20_000, layouts.count >= 2, let descriptor = out.descriptor {
+                    if seen >= parallelRows, let descriptor = out.descriptor {
                         out.flush()
                         workers = PageWorkers(
                             pages: layouts.count, descriptor: descriptor, rowsBefore: rowsBefore, convert: converter)

@@ -266,12 +266,33 @@ let place = ["order", "place", "--order", "ntt-001", "--customer", "NTT", "--sku
             #expect(try ledger.run(["verify"]).status == 0)
             // The stored reports (printed from their pages) are byte for byte what the
             // domain rows print when folded from the log, in every format.
-            for report in ["portfolio", "labs", "orders", "supply"] {
-                for format in ["json", "csv", "table"] {
-                    let stored = try ledger.run(["report", report, "--format", format])
-                    let folded = try ledger.run(["report", report, "--format", format, "--as-of", "2099-12-31"])
-                    #expect(stored.status == 0)
-                    #expect(stored.stdout == folded.stdout, "\(report) \(format)")
+            // So are they printed on two threads (as reports of 20,000 rows and more are),
+            // and from pages gone stale (rendered from the rows by the reader).
+            var threaded = ledger
+            threaded.environment["LEDGER_REPORT_PARALLEL_ROWS"] = "1"
+            threaded.environment["LEDGER_REPORT_PAGE_ROWS"] = "2"
+            let db = try PostgresConnection(url: ledger.databaseURL)
+            for stage in ["fresh", "pages of 2 rows", "stale"] {
+                if stage == "pages of 2 rows" {
+                    #expect(try threaded.run(["projections", "rebuild"]).status == 0)
+                    #expect(try db.query("SELECT count(*) FROM projections.report_pages WHERE projection = 'orders'")[0].decode(Int64.self, at: 0) > 2)
+                }
+                if stage == "stale" {
+                    try db.execute(
+                        script: """
+                            UPDATE projections.report_pages
+                            SET row_count = NULL, csv = NULL, cells = NULL, widths = NULL, numeric = NULL
+                            """)
+                }
+                for report in ["portfolio", "labs", "orders", "supply"] {
+                    for format in ["json", "csv", "table"] {
+                        let folded = try ledger.run(["report", report, "--format", format, "--as-of", "2099-12-31"])
+                        for printer in [ledger, threaded] {
+                            let stored = try printer.run(["report", report, "--format", format])
+                            #expect(stored.status == 0)
+                            #expect(stored.stdout == folded.stdout, "\(report) \(format) \(stage)")
+                        }
+                    }
                 }
             }
         }
