@@ -53,19 +53,17 @@ struct Listing {
         out.append(UInt8(ascii: "}"))
     }
 
-    static func plain(_ value: JSON?) -> String { ReportText.plain(value) }
-
     func renderCSV() -> String {
         let field = ReportText.csvField
         var out = columns.map(field).joined(separator: ",") + "\n"
         for row in rows {
-            out += columns.map { field(Self.plain(row[$0])) }.joined(separator: ",") + "\n"
+            out += columns.map { field(ReportText.plain(row[$0])) }.joined(separator: ",") + "\n"
         }
         return out
     }
 
     func renderTable() -> String {
-        let cells: [[String]] = display ?? rows.map { row in columns.map { Self.plain(row[$0]) } }
+        let cells: [[String]] = display ?? rows.map { row in columns.map { ReportText.plain(row[$0]) } }
         var widths = columns.map(\.count)
         for row in cells {
             for (i, cell) in row.enumerated() where i < widths.count { widths[i] = max(widths[i], cell.count) }

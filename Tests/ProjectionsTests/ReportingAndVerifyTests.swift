@@ -69,6 +69,7 @@ import TestSupport
             let denied = [
                 "SELECT * FROM events", "SELECT * FROM public.events", "SELECT * FROM idempotency_keys",
                 "SELECT * FROM projections.orders", "SELECT * FROM projections.checkpoints",
+                "SELECT * FROM projections.report_pages",
                 "SELECT * FROM schema_migrations",
                 "SELECT * FROM append_events('[]'::jsonb, '[]'::jsonb, NULL, NULL)",
                 "INSERT INTO events (stream, version, type, schema_version, payload, metadata, business_date, event_id, hash) VALUES ('x', 1, 't', 1, '{}', '{}', '2024-01-01', gen_random_uuid(), '\\x00')",
@@ -229,6 +230,20 @@ import TestSupport
             try ProjectionRunner(connection: db).runOnce()
             #expect(try db.query("SELECT count(*) FROM projections.report_pages")[0].decode(Int64.self, at: 0) == 4)
             #expect(try StoredReports(db).pages == expected)
+        }
+    }
+
+    @Test func theApplicationRoleRunsRebuildsAndPrintsReports() throws {
+        try TestDatabase.with { url in
+            let owner = try PostgresConnection(url: url)
+            try LedgerDriver(connection: owner).loadReferenceScenario()
+            let app = try PostgresConnection(url: url)
+            try app.execute(script: "SET ROLE ledger_app")
+            #expect(try ProjectionRunner(connection: app).runOnce() > 0)
+            try ProjectionRebuilder(connection: app).rebuild()
+            let expected = StoredReports(try foldedReports(owner)).pages
+            #expect(try StoredReports(app).pages == expected)
+            #expect(try verify(connection: app).isIntact)
         }
     }
 }
