@@ -152,6 +152,8 @@ enum ProjectionSQL {
             SELECT a.pid FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
             WHERE l.locktype = 'advisory' AND l.granted AND l.classid::bigint = $1 AND l.objid::bigint = $2
               AND l.objsubid = 2
+              -- Advisory locks are per database; pg_locks shows every database's.
+              AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
             LIMIT 1
             """, [Int64(k1), Int64(k2)]
         ).first.map { try $0.decode(Int32.self, at: 0) }

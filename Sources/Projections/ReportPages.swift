@@ -19,7 +19,7 @@ public struct ReportPage: Sendable, Equatable {
     /// The rows as table cells: cells separated by `ReportPage.cellSeparator`, each row
     /// ending in a newline.
     public var cells: String
-    /// Per column, the widest cell (in characters).
+    /// Per column, the widest cell (in terminal columns, `ReportText.displayWidth`).
     public var widths: [Int]
     /// Per column, whether every cell reads as a number (right-aligned).
     public var numeric: [Bool]
@@ -40,7 +40,7 @@ public struct ReportPage: Sendable, Equatable {
             for (i, cell) in ReportText.tableCells(values).enumerated() {
                 if i > 0 { cells.unicodeScalars.append("\u{1F}") }
                 cells += cell
-                widths[i] = max(widths[i], cell.count)
+                widths[i] = max(widths[i], ReportText.displayWidth(cell))
                 if numeric[i], !cell.isEmpty, !ReportText.looksNumeric(cell) { numeric[i] = false }
             }
             cells += "\n"

@@ -80,6 +80,30 @@ public enum ReportText {
         return String(String.UnicodeScalarView(cell.unicodeScalars.map { odd($0) ? " " : $0 }))
     }
 
+    /// Terminal columns a table cell takes: one per character, two for East Asian wide and
+    /// full-width characters (ソフトバンク is 12 columns, as a terminal shows it).
+    public static func displayWidth(_ cell: String) -> Int {
+        var width = 0
+        for character in cell {
+            guard let scalar = character.unicodeScalars.first else { continue }
+            width += isWide(scalar.value) ? 2 : 1
+        }
+        return width
+    }
+
+    /// East Asian Wide (W) and Fullwidth (F) ranges of Unicode's EastAsianWidth.txt, merged.
+    static func isWide(_ v: UInt32) -> Bool {
+        guard v >= 0x1100 else { return false }
+        return (0x1100...0x115F).contains(v) || (0x231A...0x231B).contains(v) || (0x2329...0x232A).contains(v)
+            || (0x23E9...0x23EC).contains(v) || (0x25FD...0x25FE).contains(v) || (0x2614...0x2615).contains(v)
+            || (0x2E80...0x303E).contains(v) || (0x3041...0x33FF).contains(v) || (0x3400...0x4DBF).contains(v)
+            || (0x4E00...0x9FFF).contains(v) || (0xA000...0xA4CF).contains(v) || (0xA960...0xA97F).contains(v)
+            || (0xAC00...0xD7A3).contains(v) || (0xF900...0xFAFF).contains(v) || (0xFE10...0xFE19).contains(v)
+            || (0xFE30...0xFE6F).contains(v) || (0xFF00...0xFF60).contains(v) || (0xFFE0...0xFFE6).contains(v)
+            || (0x16FE0...0x18CFF).contains(v) || (0x1B000...0x1B2FF).contains(v) || (0x1F300...0x1F64F).contains(v)
+            || (0x1F900...0x1F9FF).contains(v) || (0x20000...0x3FFFD).contains(v)
+    }
+
     /// Whether a table cell reads as a number, so its column is right-aligned:
     /// `42`, `-3.5`, `¥4,500,000`, `$1,250.50`, `1,250.50 CNY`.
     public static func looksNumeric(_ cell: String) -> Bool {

@@ -66,7 +66,7 @@ struct Listing {
         let cells: [[String]] = display ?? rows.map { row in columns.map { ReportText.plain(row[$0]) } }
         var widths = columns.map(\.count)
         for row in cells {
-            for (i, cell) in row.enumerated() where i < widths.count { widths[i] = max(widths[i], cell.count) }
+            for (i, cell) in row.enumerated() where i < widths.count { widths[i] = max(widths[i], ReportText.displayWidth(cell)) }
         }
         // Right-align columns whose cells are all numbers or amounts.
         let numeric = columns.indices.map { i in

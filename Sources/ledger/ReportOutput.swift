@@ -196,12 +196,16 @@ struct TextTable {
         endLine(out)
     }
 
-    /// Characters (grapheme clusters) in a UTF-8 cell. Below U+0300 every scalar is a
-    /// character of its own, so those are counted from the bytes; other text by String.
+    /// Terminal columns of a UTF-8 cell (`ReportText.displayWidth`). Below U+0300 every
+    /// scalar is one character one column wide, so those are counted from the bytes.
     static func width(of cell: UnsafeBufferPointer<UInt8>) -> Int {
         var continuation = 0
         for byte in cell where byte >= 0x80 {
-            if byte < 0xC0 { continuation += 1 } else if byte >= 0xCC { return String(decoding: cell, as: UTF8.self).count }
+            if byte < 0xC0 {
+                continuation += 1
+            } else if byte >= 0xCC {
+                return ReportText.displayWidth(String(decoding: cell, as: UTF8.self))
+            }
         }
         return cell.count - continuation
     }

@@ -249,6 +249,35 @@ let place = ["order", "place", "--order", "ntt-001", "--customer", "NTT", "--sku
         }
     }
 
+    /// Japanese names take two terminal columns a character: the table pads them so every
+    /// column starts at the same place on screen, from pages and from --as-of alike.
+    @Test func tablesLineUpJapaneseNames() throws {
+        try withLedger { ledger in
+            for (order, customer) in [("o-1", "ソフトバンク"), ("o-2", "NEC"), ("o-3", "日本電信電話 (NTT)")] {
+                let placed = try ledger.run(
+                    ["order", "place", "--order", order, "--customer", customer, "--sku", "h100", "--quantity", "1",
+                     "--unit-price", "4500000", "--currency", "JPY", "--date", "2026-05-01"])
+                #expect(placed.status == 0, "\(placed.stderr)")
+            }
+            #expect(try ledger.run(["projections", "run"]).status == 0)
+            func columns(_ text: String) -> Int {
+                text.reduce(0) { width, c in
+                    width + (c.unicodeScalars.first!.value >= 0x3000 && c.unicodeScalars.first!.value < 0xA000 ? 2 : 1)
+                }
+            }
+            let stored = try ledger.run(["report", "orders"])
+            let folded = try ledger.run(["report", "orders", "--as-of", "2099-12-31"])
+            #expect(stored.stdout == folded.stdout)
+            let lines = stored.stdout.split(separator: "\n").map(String.init)
+            #expect(lines.count == 4, "\(stored.stdout)")
+            // Where SKU (the third column) starts, in terminal columns, on every line.
+            let starts = lines.map { line in
+                columns(String(line[..<(line.range(of: "h100") ?? line.range(of: "SKU")!).lowerBound]))
+            }
+            #expect(Set(starts).count == 1, "\(stored.stdout)")
+        }
+    }
+
     @Test func theDemoTellsTheStoryOnceAndAddsNothingTheSecondTime() throws {
         try withLedger { ledger in
             let first = try ledger.run(["demo"])
