@@ -25,6 +25,8 @@ public final class ProjectionRunner {
     public var batchSize: Int
     /// Rows per report page (see `ReportPages`).
     public var pageRows = ReportPages.pageRows
+    /// How often a long run renders stale report pages again before it has caught up.
+    public var pageRefreshInterval: Duration = .seconds(1)
     /// Told when another session holds a projection's lock (with that session's PID, if
     /// it could be found), before waiting for it.
     public var onLockWait: ((ProjectionName, Int32?) -> Void)?
@@ -45,7 +47,14 @@ public final class ProjectionRunner {
     {
         let log = EventLog(connection: connection)
         var applied = 0
+        var refreshed = ContinuousClock.now
         while !shouldStop() {
+            // Under a steady stream of appends a run may not catch up for a while: stale
+            // pages are rendered again at least every `pageRefreshInterval` meanwhile.
+            if ContinuousClock.now - refreshed >= pageRefreshInterval {
+                try refreshReportPages(names)
+                refreshed = .now
+            }
             let checkpoints = try self.checkpoints(names)
             guard let lowest = checkpoints.values.min() else { break }
             let group = names.filter { checkpoints[$0] == lowest }

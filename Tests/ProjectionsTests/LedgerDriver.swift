@@ -3,7 +3,7 @@ import Foundation
 import JSON
 import Ledger
 import Postgres
-import Projections
+@testable import Projections
 import TestSupport
 
 /// Appends events the way the application does: parse a command, decide it against the
@@ -228,6 +228,14 @@ struct PagesText: Equatable {
             }
             rows += page.rowCount
         }
+    }
+
+    /// What every row of the projection (in this snapshot) renders to, as one page.
+    init(renderingRowsOf name: ProjectionName, _ db: PostgresConnection) throws {
+        func render<Row: ProjectionTable>(_ type: Row.Type) throws -> ReportPage {
+            ReportPage(firstKey: "", rows: try ReportPages.rows(Row.self, from: "", below: nil, on: db))
+        }
+        self.init([try render(name.rowType)])
     }
 
     /// As a reader gets them: stored pages, stale ones rendered from the rows.

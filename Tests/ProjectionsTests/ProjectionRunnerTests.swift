@@ -74,6 +74,68 @@ struct Killed: Error {}
         }
     }
 
+    /// While one connection appends and another runs the projections (pages of 2 rows, so
+    /// pages go stale and split all the time), every report a reader prints equals what the
+    /// rows of its own snapshot render to.
+    @Test func readersPrintPagesThatMatchTheirSnapshotsRowsWhileWritersAndARunnerWork() throws {
+        try TestDatabase.with { url in
+            let db = try PostgresConnection(url: url)
+            try LedgerDriver(connection: db).loadReferenceScenario()
+            let stop = Mutex(false)
+            // Snapshots the reader checked with every page fresh, and with some stale.
+            let seen = Mutex((fresh: 0, stale: 0))
+            let results = runConcurrently(3) { role -> Int in
+                let c = try PostgresConnection(url: url)
+                switch role {
+                case 0:
+                    // Keeps writing until the reader has checked both kinds of snapshot a
+                    // few times (at most 400 rounds).
+                    defer { stop.withLock { $0 = true } }
+                    var rng = SeededGenerator(seed: 7)
+                    let driver = LedgerDriver(connection: c)
+                    for round in 0..<400 {
+                        try driver.loadRandom(5, rng: &rng)
+                        let (fresh, stale) = seen.withLock { ($0.fresh, $0.stale) }
+                        if round >= 10, fresh >= 5, stale >= 5 { break }
+                        usleep(2_000)
+                    }
+                    return 0
+                case 1:
+                    let runner = ProjectionRunner(connection: c, batchSize: 5)
+                    runner.pageRows = 2
+                    // Renders stale pages between batches too, not only once caught up.
+                    runner.pageRefreshInterval = .zero
+                    var runs = 0
+                    while !stop.withLock({ $0 }) {
+                        try runner.runOnce(shouldStop: { stop.withLock { $0 } })
+                        runs += 1
+                    }
+                    return runs
+                default:
+                    var checks = 0
+                    while !stop.withLock({ $0 }) {
+                        try c.transaction(.repeatableRead) { c in
+                            let stale = try c.query("SELECT count(*) FROM projections.report_pages WHERE csv IS NULL")[0]
+                                .decode(Int64.self, at: 0)
+                            for name in ProjectionName.allCases {
+                                let printed = try PagesText(name, c)
+                                #expect(printed == (try PagesText(renderingRowsOf: name, c)), "\(name)")
+                            }
+                            seen.withLock { if stale == 0 { $0.fresh += 1 } else { $0.stale += 1 } }
+                        }
+                        checks += 1
+                    }
+                    return checks
+                }
+            }
+            for result in results { _ = try result.get() }
+            let (fresh, stale) = seen.withLock { ($0.fresh, $0.stale) }
+            #expect(fresh >= 5 && stale >= 5, "fresh \(fresh), stale \(stale)")
+            try catchUp(db)
+            #expect(try StoredReports(db) == StoredReports(try foldedReports(db)))
+        }
+    }
+
     @Test func twoConcurrentRunnersNeverDoubleApply() throws {
         try TestDatabase.with { url in
             let db = try PostgresConnection(url: url)
