@@ -25,8 +25,9 @@ public final class ProjectionRunner {
     public var batchSize: Int
     /// Rows per report page (see `ReportPages`).
     public var pageRows = ReportPages.pageRows
-    /// How often a long run renders stale report pages again before it has caught up.
-    public var pageRefreshInterval: Duration = .seconds(1)
+    /// How often a long run renders stale report pages again before it has caught up (at
+    /// the most: see `runOnce`).
+    public var pageRefreshInterval: Duration = .seconds(10)
     /// Told when another session holds a projection's lock (with that session's PID, if
     /// it could be found), before waiting for it.
     public var onLockWait: ((ProjectionName, Int32?) -> Void)?
@@ -47,13 +48,16 @@ public final class ProjectionRunner {
     {
         let log = EventLog(connection: connection)
         var applied = 0
-        var refreshed = ContinuousClock.now
+        var nextRefresh = ContinuousClock.now + pageRefreshInterval
         while !shouldStop() {
             // Under a steady stream of appends a run may not catch up for a while: stale
-            // pages are rendered again at least every `pageRefreshInterval` meanwhile.
-            if ContinuousClock.now - refreshed >= pageRefreshInterval {
+            // pages are rendered again every `pageRefreshInterval` meanwhile, or ten times as
+            // long as the last rendering took, so it never takes more than a tenth of the run.
+            if ContinuousClock.now >= nextRefresh {
+                let started = ContinuousClock.now
                 try refreshReportPages(names)
-                refreshed = .now
+                let took = ContinuousClock.now - started
+                nextRefresh = .now + max(pageRefreshInterval, took * 10)
             }
             let checkpoints = try self.checkpoints(names)
             guard let lowest = checkpoints.values.min() else { break }
