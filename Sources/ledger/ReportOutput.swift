@@ -319,48 +319,46 @@ enum ReportPrinter {
         var first = !afterRows
         var scratch: [UInt8] = []
         prefixBytes.withUnsafeBufferPointer { prefixes in
-            do {
-                page.withText { bytes in
-                    var p = 0
-                    while p < bytes.count {
-                        if !first { out.append(comma) }
-                        out.append(newline)
-                        first = false
-                        for (i, kind) in kinds.enumerated() {
-                            out.append(UnsafeBufferPointer(rebasing: prefixes[ends[i]..<ends[i + 1]]))
-                            if bytes[p] == quote {
-                                Self.field(bytes, at: &p, scratch: &scratch) { value in
-                                    if kind == .integer || kind == .json { out.append(value) } else { out.appendJSONString(value) }
-                                }
-                                continue
+            page.withText { bytes in
+                var p = 0
+                while p < bytes.count {
+                    if !first { out.append(comma) }
+                    out.append(newline)
+                    first = false
+                    for (i, kind) in kinds.enumerated() {
+                        out.append(UnsafeBufferPointer(rebasing: prefixes[ends[i]..<ends[i + 1]]))
+                        if bytes[p] == quote {
+                            Self.field(bytes, at: &p, scratch: &scratch) { value in
+                                if kind == .integer || kind == .json { out.append(value) } else { out.appendJSONString(value) }
                             }
-                            // An unquoted field: no quote, comma or newline inside.
-                            let start = p
-                            var special = false
-                            while p < bytes.count {
-                                let byte = bytes[p]
-                                if byte == comma || byte == newline { break }
-                                if byte < 0x20 || byte == backslash { special = true }
-                                p += 1
-                            }
-                            let value = UnsafeBufferPointer(rebasing: bytes[start..<p])
+                            continue
+                        }
+                        // An unquoted field: no quote, comma or newline inside.
+                        let start = p
+                        var special = false
+                        while p < bytes.count {
+                            let byte = bytes[p]
+                            if byte == comma || byte == newline { break }
+                            if byte < 0x20 || byte == backslash { special = true }
                             p += 1
-                            switch kind {
-                            case .integer, .json: out.append(value)
-                            case .optionalText where value.isEmpty: out.append(null)
-                            case .text, .optionalText, .money:
-                                if !special, let at = out.room(value.count + 2) {
-                                    at[0] = quote
-                                    if value.count > 0 { (at + 1).initialize(from: value.baseAddress!, count: value.count) }
-                                    at[value.count + 1] = quote
-                                    out.commit(value.count + 2)
-                                } else {
-                                    out.appendJSONString(value)
-                                }
+                        }
+                        let value = UnsafeBufferPointer(rebasing: bytes[start..<p])
+                        p += 1
+                        switch kind {
+                        case .integer, .json: out.append(value)
+                        case .optionalText where value.isEmpty: out.append(null)
+                        case .text, .optionalText, .money:
+                            if !special, let at = out.room(value.count + 2) {
+                                at[0] = quote
+                                if value.count > 0 { (at + 1).initialize(from: value.baseAddress!, count: value.count) }
+                                at[value.count + 1] = quote
+                                out.commit(value.count + 2)
+                            } else {
+                                out.appendJSONString(value)
                             }
                         }
-                        out.append(UInt8(ascii: "}"))
                     }
+                    out.append(UInt8(ascii: "}"))
                 }
             }
         }
@@ -402,23 +400,21 @@ enum ReportPrinter {
     /// Table lines from the pages' cells.
     static func writeTable(_ page: PrintablePage, _ table: TextTable, to out: ByteOutput) {
         let columns = table.widths.count
-        do {
-            page.withText { bytes in
-                var column = 0
-                var start = 0
-                for p in 0..<bytes.count {
-                    let byte = bytes[p]
-                    if byte == ReportPage.cellSeparator || byte == 0x0A {
-                        let cell = UnsafeBufferPointer(rebasing: bytes[start..<p])
-                        if column < columns {
-                            table.appendCell(column, cell, width: TextTable.width(of: cell), to: out)
-                        }
-                        column += 1
-                        start = p + 1
-                        if byte == 0x0A {
-                            table.endLine(out)
-                            column = 0
-                        }
+        page.withText { bytes in
+            var column = 0
+            var start = 0
+            for p in 0..<bytes.count {
+                let byte = bytes[p]
+                if byte == ReportPage.cellSeparator || byte == 0x0A {
+                    let cell = UnsafeBufferPointer(rebasing: bytes[start..<p])
+                    if column < columns {
+                        table.appendCell(column, cell, width: TextTable.width(of: cell), to: out)
+                    }
+                    column += 1
+                    start = p + 1
+                    if byte == 0x0A {
+                        table.endLine(out)
+                        column = 0
                     }
                 }
             }
