@@ -95,6 +95,22 @@ struct EventLog {
         return try connection.query(sql, binds)[0].decode(Int.self, at: 0)
     }
 
+    /// Every event the filter selects, in log order, in one query streamed row by row: for a
+    /// one-off fold inside one snapshot (`--as-of`), where PostgreSQL may filter first and
+    /// sort what is left instead of walking the whole log in order page by page.
+    func forEachEvent(filter: Filter, _ body: (LoggedEvent) throws -> Void) throws {
+        var sql = """
+            SELECT transaction_id::text::bigint, position, type, schema_version, payload::text, business_date
+            FROM events
+            WHERE true
+            """
+        if filter.settledOnly { sql += "\n  AND transaction_id < (SELECT log_horizon())" }
+        var binds: [any PostgresBindable] = []
+        filter.narrow(&sql, &binds)
+        sql += "\nORDER BY events.transaction_id, events.position"
+        try connection.forEachRow(sql, binds) { row in try body(try Self.decode(row)) }
+    }
+
     /// Calls `body` with every page after `checkpoint` until the log (as filtered) is read.
     func forEachPage(
         after checkpoint: Checkpoint, pageSize: Int, filter: Filter = Filter(), _ body: ([LoggedEvent]) throws -> Void

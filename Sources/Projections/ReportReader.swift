@@ -10,8 +10,6 @@ import Postgres
 /// business date is on or before that day, with the same `Reports` fold.
 public struct ReportReader {
     public let connection: PostgresConnection
-    /// Events read per query for `asOf` reports.
-    public var pageSize = 20_000
 
     public init(connection: PostgresConnection) {
         self.connection = connection
@@ -55,12 +53,7 @@ public struct ReportReader {
         filter.asOf = asOf
         filter.settledOnly = false
         var reports = Reports()
-        // A snapshot, so pages agree with each other while writers append.
-        try connection.transaction(.repeatableRead) { db in
-            try EventLog(connection: db).forEachPage(after: .start, pageSize: pageSize, filter: filter) { page in
-                for logged in page { reports.apply(logged.event) }
-            }
-        }
+        try EventLog(connection: connection).forEachEvent(filter: filter) { reports.apply($0.event) }
         return reports
     }
 }
