@@ -52,9 +52,7 @@ public func verify(connection: PostgresConnection, pageSize: Int = 20_000) throw
                     var filter = name.logFilter
                     filter.through = through
                     filter.settledOnly = false
-                    try EventLog(connection: db).forEachPage(after: .start, pageSize: pageSize, filter: filter) {
-                        for logged in $0 { state.apply(logged.event) }
-                    }
+                    try EventLog(connection: db).forEachEvent(filter: filter) { state.apply($0.event) }
                 }
                 rows += state.rows.count
                 if let problem = try compare(state.rows, with: Row.self, name: name, on: db) { return problem }
