@@ -89,11 +89,11 @@ struct Killed: Error {}
                 switch role {
                 case 0:
                     // Keeps writing until the reader has checked both kinds of snapshot a
-                    // few times (at most 400 rounds).
+                    // few times (at most 2,000 rounds).
                     defer { stop.withLock { $0 = true } }
                     var rng = SeededGenerator(seed: 7)
                     let driver = LedgerDriver(connection: c)
-                    for round in 0..<400 {
+                    for round in 0..<2000 {
                         try driver.loadRandom(5, rng: &rng)
                         let (fresh, stale) = seen.withLock { ($0.fresh, $0.stale) }
                         if round >= 10, fresh >= 5, stale >= 5 { break }
