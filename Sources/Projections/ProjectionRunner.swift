@@ -177,18 +177,9 @@ public final class ProjectionRunner {
                         waited += slice
                     }
                 }
-            } catch let error as PostgresError where error.kind == .connection {
+            } catch {
                 // A server that was never reachable is the user's to fix: fail fast.
-                guard connectedOnce else { throw error }
-                onReconnect?(error, backoff)
-                var slept: Duration = .zero
-                while slept < backoff, !shouldStop() {
-                    Thread.sleep(forTimeInterval: 0.05)
-                    slept += .milliseconds(50)
-                }
-                backoff = min(backoff * 2, maxBackoff)
-            } catch let error as EventStoreError {
-                guard connectedOnce, case .database(let e) = error, e.kind == .connection else { throw error }
+                guard connectedOnce, Self.isLostConnection(error) else { throw error }
                 onReconnect?(error, backoff)
                 var slept: Duration = .zero
                 while slept < backoff, !shouldStop() {
@@ -198,5 +189,12 @@ public final class ProjectionRunner {
                 backoff = min(backoff * 2, maxBackoff)
             }
         }
+    }
+
+    /// Whether an error means the connection to the server was lost (worth reconnecting).
+    static func isLostConnection(_ error: any Error) -> Bool {
+        if let error = error as? PostgresError { return error.kind == .connection }
+        if case .database(let error)? = error as? EventStoreError { return error.kind == .connection }
+        return false
     }
 }

@@ -48,6 +48,9 @@ public struct ReportPage: Sendable, Equatable {
         self.init(firstKey: firstKey, rowCount: rows.count, csv: csv, cells: cells, widths: widths, numeric: numeric)
     }
 
+    /// Its row count, widths and alignment.
+    public var layout: PageLayout { PageLayout(rowCount: rowCount, widths: widths, numeric: numeric) }
+
     public init(firstKey: String, rowCount: Int, csv: String, cells: String, widths: [Int], numeric: [Bool]) {
         self.firstKey = firstKey
         self.rowCount = rowCount
@@ -197,10 +200,7 @@ public enum ReportPages {
             func render(from lower: String, below upper: String?) throws {
                 func run<Row: ProjectionTable>(_ type: Row.Type) throws {
                     let page = ReportPage(firstKey: lower, rows: try rows(Row.self, from: lower, below: upper, on: db))
-                    pages.append(
-                        PrintablePage(
-                            rowCount: page.rowCount, widths: page.widths, numeric: page.numeric,
-                            text: .rendered(part == .csv ? page.csv : page.cells)))
+                    pages.append(PrintablePage(layout: page.layout, text: .rendered(part == .csv ? page.csv : page.cells)))
                 }
                 try run(name.rowType)
             }
@@ -211,10 +211,9 @@ public enum ReportPages {
                     try render(from: keys[i], below: i + 1 < keys.count ? keys[i + 1] : nil)
                     continue
                 }
-                pages.append(
-                    PrintablePage(
-                        rowCount: Int(rowCount), widths: integers(row.text(at: 3)), numeric: booleans(row.text(at: 4)),
-                        text: .stored(row, column: 2)))
+                let layout = PageLayout(
+                    rowCount: Int(rowCount), widths: integers(row.text(at: 3)), numeric: booleans(row.text(at: 4)))
+                pages.append(PrintablePage(layout: layout, text: .stored(row, column: 2)))
             }
             return pages
         }
@@ -318,10 +317,6 @@ public struct PrintablePage: Sendable {
         case rendered(String)
     }
     let text: Text
-
-    init(rowCount: Int, widths: [Int], numeric: [Bool], text: Text) {
-        self.init(layout: PageLayout(rowCount: rowCount, widths: widths, numeric: numeric), text: text)
-    }
 
     init(layout: PageLayout, text: Text) {
         self.layout = layout

@@ -71,7 +71,7 @@ public enum SyntheticLedger {
     }
 
     struct Generator {
-        var rng: SplitMix
+        var rng: SplitMix64
         var heads: [String: StreamHead]
         var prefix = "b"
         var serial = 0
@@ -81,7 +81,7 @@ public enum SyntheticLedger {
         let customers = ["NTT", "KDDI", "SoftBank", "Sakura Internet", "Fujitsu", "NEC", "Mitsubishi Corp", "Rakuten"]
 
         init(seed: UInt64, heads: [String: StreamHead]) {
-            rng = SplitMix(state: seed)
+            rng = SplitMix64(seed: seed)
             self.heads = heads
         }
 
@@ -163,14 +163,18 @@ public enum SyntheticLedger {
         }
     }
 
-    struct SplitMix: RandomNumberGenerator {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
+}
+
+/// SplitMix64 (Steele, Lea & Flood): a small seedable generator, so synthetic data sets and
+/// random tests give the same sequence for the same seed and a run can be replayed.
+public struct SplitMix64: RandomNumberGenerator, Sendable {
+    public var state: UInt64
+    public init(seed: UInt64) { state = seed }
+    public mutating func next() -> UInt64 {
+        state &+= 0x9E37_79B9_7F4A_7C15
+        var z = state
+        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
+        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
+        return z ^ (z >> 31)
     }
 }

@@ -431,19 +431,6 @@ struct BenchWorkload {
         var events: Int
     }
 
-    /// SplitMix64.
-    struct Random {
-        var state: UInt64
-        mutating func next() -> UInt64 {
-            state &+= 0x9E37_79B9_7F4A_7C15
-            var z = state
-            z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-            z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-            return z ^ (z >> 31)
-        }
-        mutating func below(_ n: Int) -> Int { Int(next() % UInt64(n)) }
-        mutating func inRange(_ r: ClosedRange<Int>) -> Int { r.lowerBound + below(r.count) }
-    }
 
     /// A business date in 2024–2025, spread by `n`.
     static func day(_ n: Int) -> Day {
@@ -465,7 +452,7 @@ struct BenchWorkload {
         guard let out = fopen(path, "w") else {
             throw CLIError.failed("cannot write \(path): \(String(cString: strerror(errno)))")
         }
-        var rng = Random(state: 20_240_401)
+        var rng = SplitMix64(seed: 20_240_401)
         var events = 0
         var bytes = 0
         var n = 0
@@ -674,4 +661,9 @@ func runChild(_ arguments: [String], discardOutput: Bool = false) throws -> Chil
         stdout: (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? "",
         stderr: (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? "",
         seconds: seconds, maxRSSMegabytes: Double(usage.ru_maxrss) / 1024)
+}
+
+extension SplitMix64 {
+    mutating func below(_ n: Int) -> Int { Int(next() % UInt64(n)) }
+    mutating func inRange(_ r: ClosedRange<Int>) -> Int { r.lowerBound + below(r.count) }
 }

@@ -211,6 +211,22 @@ struct TextTable {
     }
 }
 
+/// What comes before each value of a JSON row: `{"order":`, `,"customer":`, … back to back,
+/// column i's at `bytes[ends[i]..<ends[i + 1]]`. Built once per report.
+struct JSONKeys: Sendable {
+    var bytes: [UInt8] = []
+    var ends = [0]
+
+    init(_ columns: [String]) {
+        for (i, column) in columns.enumerated() {
+            bytes.append(UInt8(ascii: i == 0 ? "{" : ","))
+            JSON.writeString(column, into: &bytes)
+            bytes.append(UInt8(ascii: ":"))
+            ends.append(bytes.count)
+        }
+    }
+}
+
 /// `ledger report NAME` without `--as-of`: prints the report's pages (see `ReportPage`),
 /// in any format, without building a row object per row.
 enum ReportPrinter {
@@ -223,14 +239,13 @@ enum ReportPrinter {
             out.append(columns.joined(separator: ",") + "\n")
             try ReportPages.stream(name, .csv, on: db, layout: { _ in }, page: { _, page in page.withText { out.append($0) } })
         case .json:
+            let keys = JSONKeys(columns)
             let kinds = name.columnKinds
             var anyRows = false
             out.append(UInt8(ascii: "["))
             try printPages(name, .csv, from: db, to: out) { layouts in
                 anyRows = layouts.contains { $0.rowCount > 0 }
-                return { page, out, afterRows in
-                    writeJSON(page, columns: columns, kinds: kinds, afterRows: afterRows, to: out)
-                }
+                return { page, out, afterRows in writeJSON(page, keys: keys, kinds: kinds, afterRows: afterRows, to: out) }
             }
             out.append(anyRows ? "\n]\n" : "]\n")
         case .table:
@@ -303,17 +318,9 @@ enum ReportPrinter {
     /// JSON rows from the pages' CSV lines: the same bytes as `Listing` prints for the
     /// domain rows (a test holds them together). One pass over the bytes, no value built.
     static func writeJSON(
-        _ page: PrintablePage, columns: [String], kinds: [ReportColumnKind], afterRows: Bool, to out: ByteOutput
+        _ page: PrintablePage, keys: JSONKeys, kinds: [ReportColumnKind], afterRows: Bool, to out: ByteOutput
     ) {
-        // `{"order":`, `,"customer":`, … back to back; column i's is prefixes[ends[i]..<ends[i + 1]].
-        var prefixBytes: [UInt8] = []
-        var ends = [0]
-        for (i, column) in columns.enumerated() {
-            prefixBytes.append(UInt8(ascii: i == 0 ? "{" : ","))
-            JSON.writeString(column, into: &prefixBytes)
-            prefixBytes.append(UInt8(ascii: ":"))
-            ends.append(prefixBytes.count)
-        }
+        let (prefixBytes, ends) = (keys.bytes, keys.ends)
         let null = Array("null".utf8)
         let comma = UInt8(ascii: ","), newline: UInt8 = 0x0A, quote = UInt8(ascii: "\""), backslash = UInt8(ascii: "\\")
         var first = !afterRows

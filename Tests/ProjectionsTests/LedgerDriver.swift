@@ -127,18 +127,8 @@ final class LedgerDriver {
     }
 }
 
-/// SplitMix64: the same sequence for the same seed, so a failure can be replayed.
-struct SeededGenerator: RandomNumberGenerator {
-    var state: UInt64
-    init(seed: UInt64) { state = seed }
-    mutating func next() -> UInt64 {
-        state &+= 0x9E37_79B9_7F4A_7C15
-        var z = state
-        z = (z ^ (z >> 30)) &* 0xBF58_476D_1CE4_E5B9
-        z = (z ^ (z >> 27)) &* 0x94D0_49BB_1331_11EB
-        return z ^ (z >> 31)
-    }
-}
+/// The seeded generator of the synthetic data sets: a failure can be replayed.
+typealias SeededGenerator = SplitMix64
 
 /// The four reports folded in memory from every committed event, in log order, with
 /// business dates up to `asOf`: what the projections must equal.
