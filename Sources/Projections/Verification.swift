@@ -6,8 +6,10 @@ import Postgres
 
 /// What `ledger verify` found: an intact ledger, or the first problem.
 public enum VerificationResult: Sendable, Equatable {
-    /// Every hash chain holds and every projection equals its events.
-    case intact(events: Int, rows: Int)
+    /// Every hash chain holds, every event keeps the rules, and every projection compared
+    /// equals its events (`projectionsCompared`: false for a login that cannot read them,
+    /// or on a standby).
+    case intact(events: Int, rows: Int, projectionsCompared: Bool)
     case damaged(VerificationProblem)
 
     public var isIntact: Bool {
@@ -34,108 +36,270 @@ public struct VerificationProblem: Sendable, Equatable, CustomStringConvertible 
     }
 }
 
-/// Checks the ledger's integrity from the events alone: (a) every stream's hash chain,
-/// recomputed in version order, so an edited, deleted or reordered event is found even by
-/// someone who bypassed the immutability triggers; (b) every projection, folded again up to
-/// its checkpoint and compared with the stored rows. Reports the first problem: the one at
-/// the lowest position for the log, then projections in report order.
+/// Checks the ledger's integrity from the events alone, in one snapshot and one pass over
+/// the log in log order: (a) every stream's hash chain, recomputed version by version, so an
+/// edited, deleted or reordered event is found even by someone who bypassed the
+/// immutability triggers; (b) every business rule, by replaying each event against the
+/// rules that decide commands (`LedgerAudit`), so an event that should never have been
+/// recorded is found however it got in, and an unreadable one is named; (c) every
+/// projection, folded again up to its checkpoint and compared with the stored rows. The
+/// chains and the refold run on two threads while the main one reads the log. Reports the
+/// first problem: the earliest in log order for the log, then projections in report order.
+///
+/// Reads the log through `reporting.event_log`, so a ledger_reporting login and a hot
+/// standby can verify it too; projections are compared where this login can read them
+/// (`projectionsCompared` says whether they were).
 public func verify(connection: PostgresConnection, pageSize: Int = 20_000) throws -> VerificationResult {
-    let (events, chainProblem) = try verifyHashChains(connection, pageSize: pageSize)
-    if let chainProblem { return .damaged(chainProblem) }
-    var rows = 0
-    let problem: VerificationProblem? = try connection.transaction(.repeatableRead) { db in
-        for name in ProjectionName.allCases {
-            func check<Row: ProjectionTable>(_ type: Row.Type) throws -> VerificationProblem? {
-                let through = try ProjectionSQL.checkpoint(of: name, on: db)
-                var state = ProjectionState<Row>()
-                if through > .start {
-                    var filter = name.logFilter
-                    filter.through = through
-                    filter.settledOnly = false
-                    try EventLog(connection: db).forEachEvent(filter: filter) { state.apply($0.event) }
-                }
-                rows += state.rows.count
-                if let problem = try compare(state.rows, with: Row.self, name: name, on: db) { return problem }
-                return try ReportPages.check(Row.self, on: db)
-            }
-            if let problem = try check(name.rowType) { return problem }
+    try connection.transaction(.repeatableRead) { db in
+        let comparable = try db.query(
+            "SELECT has_schema_privilege('projections', 'USAGE') AND NOT pg_is_in_recovery()"
+        )[0].decode(Bool.self, at: 0)
+        var through: [ProjectionName: Checkpoint] = [:]
+        if comparable {
+            for name in ProjectionName.allCases { through[name] = try ProjectionSQL.checkpoint(of: name, on: db) }
         }
-        return nil
+        let scan = LogScan(through: through)
+        try scan.run(on: db)
+        if let problem = scan.problem { return .damaged(problem) }
+        guard comparable else { return .intact(events: scan.events, rows: 0, projectionsCompared: false) }
+        var rows = 0
+        for folded in scan.fold.projections {
+            rows += folded.rowCount
+            if let problem = try folded.compare(on: db) { return .damaged(problem) }
+        }
+        return .intact(events: scan.events, rows: rows, projectionsCompared: true)
     }
-    if let problem { return .damaged(problem) }
-    return .intact(events: events, rows: rows)
 }
 
-/// Walks every stream in version order; returns the number of events and the problem at
-/// the lowest position, if any.
-func verifyHashChains(_ db: PostgresConnection, pageSize: Int) throws -> (Int, VerificationProblem?) {
-    var first: VerificationProblem?
-    func found(_ position: Int64, _ message: String) {
-        if first == nil || position < first!.position! {
-            first = VerificationProblem(position: position, message: message)
-        }
+/// One event as `verify` reads it: what its hash covers and where it stands in the log.
+struct ScannedEvent: Sendable {
+    var checkpoint: Checkpoint
+    var stream: String
+    var version: Int64
+    var type: String
+    var schemaVersion: Int
+    var payload: JSON
+    var metadata: String
+    var businessDate: SQLDate
+    var eventID: UUID
+    var hash: [UInt8]
+}
+
+/// The pass over the log: the main thread reads and parses rows, a chain thread and a fold
+/// thread each take the batches in order.
+final class LogScan {
+    let chains = ChainCheck()
+    let fold: FoldCheck
+    private(set) var events = 0
+
+    init(through: [ProjectionName: Checkpoint]) {
+        fold = FoldCheck(through: through)
     }
-    var count = 0
-    var stream = ""
-    var previousVersion: Int64 = 0
-    var previousPosition: Int64 = 0
-    var previousHash = EventHash.genesis
-    var cursorStream = ""
-    var cursorVersion: Int64 = 0
-    try db.transaction(.repeatableRead) { db in
-        while true {
-            let rows = try db.query(
-                """
-                SELECT position, stream, version, type, schema_version, payload::text, metadata::text,
-                       business_date, event_id, hash
-                FROM events WHERE (stream, version) > ($1, $2::bigint)
-                ORDER BY stream, version LIMIT $3
-                """, [cursorStream, cursorVersion, pageSize], prepared: true)
-            for row in rows {
-                count += 1
-                let position = try row.decode(Int64.self, at: 0)
-                let rowStream = try row.decode(String.self, at: 1)
-                let version = try row.decode(Int64.self, at: 2)
-                let storedHash = try row.decode(Bytes.self, at: 9).bytes
-                if rowStream != stream {
-                    stream = rowStream
-                    previousVersion = 0
-                    previousPosition = 0
-                    previousHash = EventHash.genesis
-                }
-                if version != previousVersion + 1 {
-                    found(
-                        position,
-                        previousVersion == 0
-                            ? "stream \(stream) starts at version \(version): its first \(version - 1) event(s) are missing"
-                            : "stream \(stream) goes from version \(previousVersion) to \(version): an event is missing")
-                } else if position <= previousPosition {
-                    found(
-                        position,
-                        "stream \(stream) version \(version) is before version \(previousVersion) in the log (position \(previousPosition)): events were reordered")
-                }
-                let hash = EventHash.hash(
-                    previous: previousHash, eventID: try row.decode(UUID.self, at: 8), stream: rowStream,
-                    version: version, type: try row.decode(String.self, at: 3),
-                    schemaVersion: try row.decode(Int.self, at: 4), businessDate: try row.decode(SQLDate.self, at: 7),
-                    payload: try row.decode(JSON.self, at: 5), metadata: try row.decode(JSON.self, at: 6))
-                if hash != storedHash {
-                    found(
-                        position,
-                        "stream \(stream) version \(version) does not match its hash: the event (or the one before it in the stream) was changed after it was recorded")
-                }
-                // Chain on from what is stored, so one bad event is reported once, not with
-                // every event after it.
-                previousHash = storedHash
-                previousVersion = version
-                previousPosition = position
-                cursorStream = rowStream
-                cursorVersion = version
+
+    /// The earliest problem in log order.
+    var problem: VerificationProblem? {
+        [chains.first, fold.first].compactMap { $0 }.min { $0.checkpoint < $1.checkpoint }?.problem
+    }
+
+    func run(on db: PostgresConnection, batchSize: Int = 2_000) throws {
+        let chainQueue = DispatchQueue(label: "ledger.verify.chains")
+        let foldQueue = DispatchQueue(label: "ledger.verify.fold")
+        let group = DispatchGroup()
+        let slots = DispatchSemaphore(value: 8)  // at most 4 batches waiting per thread
+        let chains = self.chains
+        let fold = self.fold
+        var batch: [ScannedEvent] = []
+        batch.reserveCapacity(batchSize)
+        func hand(_ batch: [ScannedEvent]) {
+            slots.wait()
+            slots.wait()
+            chainQueue.async(group: group) {
+                chains.check(batch)
+                slots.signal()
             }
-            if rows.count < pageSize { break }
+            foldQueue.async(group: group) {
+                fold.check(batch)
+                slots.signal()
+            }
+        }
+        defer { group.wait() }
+        try db.forEachRow(
+            """
+            SELECT transaction_id::text::bigint, position, stream, version, type, schema_version, payload::text,
+                   metadata::text, business_date, event_id, hash
+            FROM reporting.event_log
+            WHERE transaction_id < (SELECT log_horizon())
+            ORDER BY transaction_id, position
+            """
+        ) { row in
+            let position = try row.decode(Int64.self, at: 1)
+            let payload: JSON
+            do {
+                payload = try row.withBytes(at: 6) { try JSON.parse($0) } ?? .null
+            } catch {
+                payload = .null  // jsonb always parses; the fold reports what it cannot read
+            }
+            batch.append(
+                ScannedEvent(
+                    checkpoint: Checkpoint(transactionID: UInt64(try row.decode(Int64.self, at: 0)), position: position),
+                    stream: try row.decode(String.self, at: 2), version: try row.decode(Int64.self, at: 3),
+                    type: try row.decode(String.self, at: 4), schemaVersion: try row.decode(Int.self, at: 5),
+                    payload: payload, metadata: try row.decode(String.self, at: 7),
+                    businessDate: try row.decode(SQLDate.self, at: 8), eventID: try row.decode(UUID.self, at: 9),
+                    hash: try row.decode(Bytes.self, at: 10).bytes))
+            if batch.count == batchSize {
+                events += batch.count
+                hand(batch)
+                batch.removeAll(keepingCapacity: true)
+            }
+        }
+        events += batch.count
+        if !batch.isEmpty { hand(batch) }
+        group.wait()
+        fold.finish()
+    }
+}
+
+/// A problem with the place in the log where it was found.
+struct LogProblem: Sendable {
+    var checkpoint: Checkpoint
+    var problem: VerificationProblem
+}
+
+/// Every stream's hash chain, checked in log order (a stream's versions come in order in
+/// the log: each append reads the stream's head before its transaction id is taken).
+/// Touched only by the chain thread, then read after it is done.
+final class ChainCheck: @unchecked Sendable {
+    private var heads: [String: (version: Int64, hash: [UInt8], position: Int64)] = [:]
+    private(set) var first: LogProblem?
+
+    func check(_ batch: [ScannedEvent]) {
+        for event in batch {
+            let head = heads[event.stream] ?? (0, EventHash.genesis, 0)
+            func found(_ message: String) {
+                guard first == nil else { return }
+                first = LogProblem(
+                    checkpoint: event.checkpoint,
+                    problem: VerificationProblem(position: event.checkpoint.position, message: message))
+            }
+            if event.version != head.version + 1 {
+                if head.version == 0 {
+                    found("stream \(event.stream) starts at version \(event.version): its first \(event.version - 1) event(s) are missing")
+                } else if event.version <= head.version {
+                    found("stream \(event.stream) version \(event.version) comes after version \(head.version) (position \(head.position)) in the log: events were reordered")
+                } else {
+                    found("stream \(event.stream) goes from version \(head.version) to \(event.version): an event is missing")
+                }
+            }
+            if event.version == head.version + 1, head.version > 0, event.checkpoint.position <= head.position {
+                found("stream \(event.stream) version \(event.version) has position \(event.checkpoint.position), before version \(head.version) at position \(head.position): events were reordered")
+            }
+            let metadata = (try? JSON.parse(event.metadata)) ?? .null
+            let hash = EventHash.hash(
+                previous: head.hash, eventID: event.eventID, stream: event.stream, version: event.version,
+                type: event.type, schemaVersion: event.schemaVersion, businessDate: event.businessDate,
+                payload: event.payload, metadata: metadata)
+            if hash != event.hash {
+                found("stream \(event.stream) version \(event.version) does not match its hash: the event (or the one before it in the stream) was changed after it was recorded")
+            }
+            // Chain on from what is stored, so one bad event is reported once, not with
+            // every event after it.
+            heads[event.stream] = (max(event.version, head.version), event.hash, event.checkpoint.position)
         }
     }
-    return (count, first)
+}
+
+/// The refold: every event read as the domain's typed event, checked against the rules
+/// (`LedgerAudit`) and folded into each projection it belongs to, up to that projection's
+/// checkpoint. Touched only by the fold thread, then read after it is done.
+final class FoldCheck: @unchecked Sendable {
+    private var audit = LedgerAudit()
+    private(set) var projections: [any FoldedProjection]
+    private(set) var first: LogProblem?
+
+    init(through: [ProjectionName: Checkpoint]) {
+        projections = ProjectionName.allCases.compactMap { name in
+            guard let checkpoint = through[name] else { return nil }
+            func folded<Row: ProjectionTable>(_ type: Row.Type) -> any FoldedProjection {
+                Folded<Row>(name: name, through: checkpoint)
+            }
+            return folded(name.rowType)
+        }
+    }
+
+    private func found(_ checkpoint: Checkpoint, _ message: String) {
+        guard first == nil else { return }
+        first = LogProblem(
+            checkpoint: checkpoint, problem: VerificationProblem(position: checkpoint.position, message: message))
+    }
+
+    func check(_ batch: [ScannedEvent]) {
+        for scanned in batch {
+            let event: LedgerEvent
+            do {
+                let date = scanned.businessDate
+                let day = try Day(year: date.year, month: date.month, day: date.day)
+                event = try LedgerEvent.decode(
+                    type: scanned.type, schemaVersion: scanned.schemaVersion, date: day, payload: scanned.payload)
+            } catch {
+                found(scanned.checkpoint, "\(scanned.type) on stream \(scanned.stream) cannot be read: \(error)")
+                continue
+            }
+            do {
+                try audit.check(event, on: scanned.stream, at: scanned.checkpoint.position)
+            } catch {
+                found(
+                    scanned.checkpoint,
+                    "\(scanned.type) on stream \(scanned.stream) breaks a rule (\(error.rule)): \(error.message)")
+            }
+            for i in projections.indices { projections[i].apply(event, at: scanned.checkpoint, stream: scanned.stream) }
+        }
+    }
+
+    /// After the last event: an allocation or cancel whose stock side never came.
+    func finish() {
+        if let (position, message) = audit.missingStockSide {
+            found(Checkpoint(transactionID: .max, position: position), message)
+            first?.problem.position = position
+        }
+    }
+}
+
+/// One projection folded again from the events, to compare with its stored rows.
+protocol FoldedProjection {
+    mutating func apply(_ event: LedgerEvent, at checkpoint: Checkpoint, stream: String)
+    var rowCount: Int { get }
+    func compare(on db: PostgresConnection) throws -> VerificationProblem?
+}
+
+struct Folded<Row: ProjectionTable>: FoldedProjection {
+    let name: ProjectionName
+    let through: Checkpoint
+    let prefixes: [String]
+    let types: Set<String>
+    var state = ProjectionState<Row>()
+
+    init(name: ProjectionName, through: Checkpoint) {
+        self.name = name
+        self.through = through
+        let filter = name.logFilter
+        prefixes = filter.streamPrefixes ?? []
+        types = Set(filter.types)
+    }
+
+    mutating func apply(_ event: LedgerEvent, at checkpoint: Checkpoint, stream: String) {
+        guard checkpoint <= through, types.contains(event.type) || prefixes.contains(where: stream.hasPrefix) else {
+            return
+        }
+        state.apply(event)
+    }
+
+    var rowCount: Int { state.rows.count }
+
+    func compare(on db: PostgresConnection) throws -> VerificationProblem? {
+        if let problem = try Projections.compare(state.rows, with: Row.self, name: name, on: db) { return problem }
+        return try ReportPages.check(Row.self, on: db)
+    }
 }
 
 /// Compares the rows folded from the events with the stored ones, column by column, by

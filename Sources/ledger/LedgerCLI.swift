@@ -22,7 +22,7 @@ struct LedgerCLI: ParsableCommand {
         subcommands: [
             StartupGroup.self, InvestGroup.self, LabGroup.self, SupplyGroup.self, OrderGroup.self,
             ImportCommand.self, DemoCommand.self, EventsCommand.self, ProjectionsGroup.self, ReportGroup.self,
-            VerifyCommand.self, DatabaseGroup.self, BenchGroup.self,
+            DigestCommand.self, ProveCommand.self, VerifyCommand.self, DatabaseGroup.self, BenchGroup.self,
         ])
 
     static func main() {

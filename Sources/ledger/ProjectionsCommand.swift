@@ -1,4 +1,5 @@
 import ArgumentParser
+import EventStore
 import Foundation
 import JSON
 import Postgres
@@ -136,22 +137,48 @@ struct ProjectionsRebuild: ParsableCommand {
 
 struct VerifyCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "verify", abstract: "Check the ledger's integrity: hash chains and projections.",
+        commandName: "verify", abstract: "Check the ledger's integrity: hash chains, business rules, projections, digests.",
         discussion: """
-            Recomputes every stream's hash chain (an edited, deleted or reordered event breaks it) \
-            and refolds every projection from the events, comparing with the stored rows. \
-            Exit 0 when intact; 65 naming the first bad position or row.
+            Recomputes every stream's hash chain (an edited, deleted or reordered event breaks it), \
+            refolds every event checking every business rule and that each payload names its own \
+            stream, and compares every projection with the events. With --digest FILE (an earlier \
+            `ledger digest --format json`, or a period close's event) it also proves the log still \
+            holds exactly the digest's events, in order, as its prefix: a deleted, changed, \
+            reordered or truncated event is found even when the chains were recomputed.
+            Exit 0 when intact; 65 naming the first bad position, row or missing size.
+            Examples:
+              ledger verify
+              ledger verify --digest digest-2026-11-27.json
             """)
     @OptionGroup var global: GlobalOptions
+    @Option(help: ArgumentHelp("A digest taken earlier (ledger digest --format json); - for stdin.", valueName: "file"))
+    var digest: String?
 
     func run() throws {
-        switch try verify(connection: try global.connect()) {
-        case .intact(let events, let rows):
+        let expected = try digest.map(readDigest(file:))
+        let connection = try global.connect()
+        if let expected, case .differs(_, let message) = try expected.check(on: connection) {
+            throw CLIError.rejected("ledger damaged: the log no longer holds the digest's \(expected.size) events: \(message)")
+        }
+        switch try verify(connection: connection) {
+        case .intact(let events, let rows, let compared):
             if global.format == .table {
-                print("intact: \(events) events in unbroken hash chains; \(rows) projection rows match the events")
+                var line = "intact: \(events) events in unbroken hash chains, every one within the rules; "
+                line += compared
+                    ? "\(rows) projection rows match the events"
+                    : "projections not compared (this login cannot read them, or the server is a standby)"
+                if let expected { line += "; the log holds the digest's \(expected.size) events as its prefix" }
+                print(line)
             } else {
-                Listing(columns: ["intact", "events", "rows"], rows: [["intact": true, "events": JSON(events), "rows": JSON(rows)]])
-                    .print(global.format)
+                var row: [String: JSON] = [
+                    "intact": true, "events": JSON(events), "rows": JSON(rows), "projections_compared": .bool(compared),
+                ]
+                var columns = ["intact", "events", "rows", "projections_compared"]
+                if let expected {
+                    row["digest_size"] = JSON(expected.size)
+                    columns.append("digest_size")
+                }
+                Listing(columns: columns, rows: [.object(row)]).print(global.format)
             }
         case .damaged(let problem):
             throw CLIError.rejected("ledger damaged: \(problem)")
