@@ -315,6 +315,55 @@ public final class EventStore {
         }
     }
 
+    /// An open transaction of this database that holds committed events back from readers
+    /// of the log (see `readAll`), with what is known of its session. A reader that finds
+    /// nothing to read should say so: otherwise lag grows while it reports no work.
+    public struct LogHolder: Sendable, CustomStringConvertible {
+        public var pid: Int32
+        public var application: String?
+        public var state: String?
+        /// How long its transaction has been open, when the server shows it to us.
+        public var seconds: Int64?
+        /// Committed events it holds back.
+        public var heldBack: Int64
+
+        public var description: String {
+            var about = ["PID \(pid)"]
+            about.append("application '\(application.flatMap { $0.isEmpty ? nil : $0 } ?? "none")'")
+            if let state { about.append(state) }
+            if let seconds { about.append("transaction open \(seconds) s") }
+            return "\(heldBack) committed events are held back by an open transaction (\(about.joined(separator: ", "))): "
+                + "the log is read in commit order, so they are applied once it ends — end it, "
+                + "or ask an administrator (SELECT pg_terminate_backend(\(pid)))"
+        }
+    }
+
+    /// The transaction holding the settled log back, if committed events wait behind it.
+    public func logHolder() throws(EventStoreError) -> LogHolder? {
+        do {
+            let rows = try connection.query(
+                """
+                WITH horizon AS (SELECT log_horizon() AS x)
+                SELECT a.pid, a.application_name, a.state,
+                       round(extract(epoch FROM now() - a.xact_start))::bigint,
+                       (SELECT count(*) FROM events WHERE transaction_id >= (SELECT x FROM horizon))
+                FROM pg_stat_activity a, horizon
+                WHERE a.datname = current_database() AND a.backend_xid = xid(horizon.x)
+                """)
+            guard let row = rows.first else { return nil }
+            let heldBack = try row.decode(Int64.self, at: 4)
+            guard heldBack > 0 else { return nil }
+            return LogHolder(
+                pid: try row.decode(Int32.self, at: 0), application: try row.decode(String?.self, at: 1),
+                state: try row.decode(String?.self, at: 2), seconds: try row.decode(Int64?.self, at: 3),
+                heldBack: heldBack)
+        } catch let error as PostgresError {
+            throw EventStoreError.from(error)
+        } catch {
+            throw .database(PostgresError(kind: .client, message: "\(error)"))
+        }
+    }
+
     /// The checkpoint of the event at `position`, so that reading after it continues the
     /// log from there; for a position no event has (a gap left by a rolled-back
     /// transaction), the checkpoint of the nearest event before it.

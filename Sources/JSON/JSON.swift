@@ -216,6 +216,9 @@ extension JSON {
                     guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { throw error("expected ':'") }
                     index += 1
                     skipWhitespace()
+                    // A key given twice is ambiguous (which one did the writer mean?): refused,
+                    // rather than letting the last one win silently.
+                    guard members[key] == nil else { throw error("duplicate key \"\(key)\"") }
                     members[key] = try parseValue(depth: depth + 1)
                     skipWhitespace()
                     guard index < bytes.count else { throw error("unexpected end of input") }

@@ -136,17 +136,9 @@ private struct FieldReader {
         do { return try Identifier(try value(flag)).rawValue } catch { throw error.naming(flag: flag) }
     }
 
-    /// Free text (names, reasons): not blank and on one line, since it is printed in
-    /// one-line reports and messages.
+    /// Free text (names, reasons): the one rule for text (`FreeText`).
     func text(_ flag: String) throws(ValueError) -> String {
-        let v = try value(flag)
-        if v.unicodeScalars.allSatisfy({ $0.properties.isWhitespace }) {
-            throw ValueError("--\(flag): must not be empty")
-        }
-        if v.unicodeScalars.contains(where: { $0.value < 0x20 || $0.value == 0x7F }) {
-            throw ValueError("--\(flag): must be one line without control characters")
-        }
-        return v
+        try FreeText.parse(try value(flag), flag: flag)
     }
 
     func optionalText(_ flag: String) throws(ValueError) -> String? {

@@ -37,13 +37,31 @@ public final class CommandHandler {
     public enum Failure: Error, CustomStringConvertible {
         /// The streams kept changing under us: every attempt conflicted.
         case conflictPersisted(attempts: Int, EventStoreError)
+        /// The connection was lost while the append was in flight and could not be reopened
+        /// to find out whether it committed. `key` is the command's idempotency key: the same
+        /// command run again with it prints the events if they were stored, and stores them
+        /// once if not.
+        case outcomeUnknown(key: String, cause: PostgresError)
         public var description: String {
             switch self {
             case .conflictPersisted(let attempts, let error):
                 return "\(error); gave up after \(attempts) attempts — retry the command"
+            case .outcomeUnknown(let key, let cause):
+                return "lost the connection to PostgreSQL while the command was being stored (\(cause.message)) "
+                    + "and could not reconnect to check: it may or may not have been stored. Run the same command "
+                    + "again with --idempotency-key \(key) once the server is back: it prints the events if they "
+                    + "were stored and stores them once if not"
             }
         }
     }
+
+    /// How long to keep trying to reconnect after a connection was lost mid-append, to learn
+    /// whether the append committed (a restarting server refuses connections for a while).
+    public var reconnectPatience: Duration = .seconds(20)
+
+    /// The key a command is stored under when the caller gives none: every append carries
+    /// one, so that after a lost connection its outcome can be looked up rather than guessed.
+    public static func generatedKey() -> String { "auto:" + UUID.random().lowercasedString }
 
     /// The fingerprint of a command for idempotency: equal commands, equal fingerprints.
     public static func fingerprint(of command: LedgerCommand) -> String {
@@ -59,6 +77,11 @@ public final class CommandHandler {
         metadata extra: [String: JSON] = [:]
     ) throws -> AppendResult {
         let fingerprint = given ?? Self.fingerprint(of: command)
+        let explicitKey = idempotencyKey
+        let idempotencyKey = idempotencyKey ?? Self.generatedKey()
+        // Set once an append's outcome was in doubt and turned out not stored: a command
+        // decided again may then be refused because its first attempt did land after all.
+        var wasInDoubt = false
         var attempt = 0
         while true {
             attempt += 1
@@ -72,7 +95,7 @@ public final class CommandHandler {
                 // A retried command may be refused now because it already happened: with a
                 // key it was recorded under, the answer is what it appended then. (A command
                 // decided again needs no such look-up: append_events replays its key.)
-                if let idempotencyKey,
+                if explicitKey != nil || wasInDoubt,
                     let earlier = try store.recordedResult(idempotencyKey: idempotencyKey, commandHash: fingerprint)
                 {
                     return earlier
@@ -83,7 +106,7 @@ public final class CommandHandler {
             var metadata: [String: JSON] = [
                 "actor": .string(actor), "command": .string(command.name), "correlation_id": .string(correlation),
             ]
-            if let idempotencyKey { metadata["idempotency_key"] = .string(idempotencyKey) }
+            if let explicitKey { metadata["idempotency_key"] = .string(explicitKey) }
             metadata.merge(extra) { _, new in new }
             let events = decisions.map { decision in
                 NewEvent(
@@ -97,6 +120,8 @@ public final class CommandHandler {
                 expecting[decision.stream.rawValue] = version == 0 ? .noStream : .exactly(version)
             }
             let outcome: Result<AppendResult, EventStoreError>
+            let backend = store.connection.backendPID
+            let ownTransaction = !store.connection.isInTransaction
             do {
                 outcome = .success(
                     try store.append(
@@ -123,15 +148,71 @@ public final class CommandHandler {
                 }
                 // Back off a little, more each time, so contending writers spread out.
                 usleep(UInt32.random(in: 200...1_000) * UInt32(attempt))
-            case .failure(.database(let pg)) where pg.isUniqueViolation && idempotencyKey != nil:
+            case .failure(.database(let pg)) where pg.isUniqueViolation:
                 // The same key landed concurrently: its first result is the answer.
-                if let earlier = try store.recordedResult(idempotencyKey: idempotencyKey!, commandHash: fingerprint) {
+                if let earlier = try store.recordedResult(idempotencyKey: idempotencyKey, commandHash: fingerprint) {
                     return earlier
                 }
                 throw EventStoreError.database(pg)
+            case .failure(.database(let pg)) where pg.isServerGone && ownTransaction:
+                // The append was sent but its answer never came: it may have committed or
+                // not. Never guess — reconnect and look its key up.
+                if let stored = try resolveInDoubt(
+                    key: idempotencyKey, fingerprint: fingerprint, sent: Set(events.map(\.eventID)), backend: backend,
+                    cause: pg)
+                {
+                    return stored
+                }
+                // Not stored, and it cannot be any more: decide and append again.
+                wasInDoubt = true
+                loaded.forget()
+                guard attempt < maxAttempts else { throw EventStoreError.database(pg) }
             case .failure(let error):
                 throw error
             }
+        }
+    }
+
+    /// After a lost connection mid-append: reconnects (for up to `reconnectPatience`), makes
+    /// sure the backend that ran the append is gone — after a network cut rather than a
+    /// crash it may still be running the transaction, and could commit it after we looked —
+    /// and returns what the key stored, if anything. Throws `Failure.outcomeUnknown` when
+    /// the server cannot be reached to tell.
+    private func resolveInDoubt(
+        key: String, fingerprint: String, sent: Set<UUID>, backend: Int32, cause: PostgresError
+    ) throws -> AppendResult? {
+        let connection = store.connection
+        let clock = ContinuousClock()
+        let deadline = clock.now + reconnectPatience
+        var pause: Duration = .milliseconds(100)
+        while true {
+            do {
+                try connection.reset()
+                break
+            } catch {
+                guard clock.now + pause < deadline else { throw Failure.outcomeUnknown(key: key, cause: cause) }
+                Thread.sleep(forTimeInterval: Double(pause.components.seconds) + Double(pause.components.attoseconds) / 1e18)
+                pause = min(pause * 2, .seconds(2))
+            }
+        }
+        do {
+            // Only a backend of ours, with our application name and still in a transaction.
+            _ = try connection.query(
+                """
+                SELECT pg_terminate_backend(pid, 10000) FROM pg_stat_activity
+                WHERE pid = $1 AND pid <> pg_backend_pid() AND usename = current_user
+                  AND application_name = current_setting('application_name') AND xact_start IS NOT NULL
+                """, [Int(backend)])
+            guard let stored = try store.recordedResult(idempotencyKey: key, commandHash: fingerprint) else { return nil }
+            // Our own first attempt, not a replay of an earlier command with this key.
+            let ours = stored.events.contains { sent.contains($0.eventID) }
+            var result = stored
+            result.replayed = !ours
+            return result
+        } catch let error as PostgresError where error.isServerGone {
+            throw Failure.outcomeUnknown(key: key, cause: cause)
+        } catch EventStoreError.database(let error) where error.isServerGone {
+            throw Failure.outcomeUnknown(key: key, cause: cause)
         }
     }
 }

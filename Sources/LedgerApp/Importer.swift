@@ -63,17 +63,56 @@ public final class Importer {
         var command: LedgerCommand
         var key: String
         var fingerprint: String
+        /// The key this line had before keys were scoped by source (see `parse`).
+        var legacyKey: String? = nil
+    }
+
+    /// What tells this delivery of lines from another, for the keys derived from lines: the
+    /// file's name (`ledger import` passes the name without its directory), or `--source`.
+    /// Nil keys lines by number and text only.
+    public var source: String?
+
+    /// One line of input as read: text, or what made it unreadable as text.
+    public enum InputLine: Sendable {
+        case text(String)
+        /// Not valid UTF-8: refused with its number, never decoded with replacement characters.
+        case invalidUTF8
+        /// Longer than the reader's limit (bytes).
+        case tooLong(limit: Int)
     }
 
     /// Imports every line `nextLine` yields (nil at the end).
     public func run(lines nextLine: () throws -> String?) throws -> Summary {
+        try run(inputLines: { try nextLine().map(InputLine.text) })
+    }
+
+    /// Imports every line `nextLine` yields (nil at the end). When reading fails, the lines
+    /// read before are imported (their batch is finished) and the failure is then rethrown.
+    public func run(inputLines nextLine: () throws -> InputLine?) throws -> Summary {
         var summary = Summary()
         var batch: [ParsedLine] = []
         var stopped = false
+        var readFailure: (any Error)?
         while !stopped {
-            let text = try nextLine()
-            if let text {
+            var input: InputLine?
+            do { input = try nextLine() } catch { readFailure = error }
+            var text: String?
+            if let input {
                 summary.linesRead += 1
+                switch input {
+                case .text(let t): text = t
+                case .invalidUTF8:
+                    text = ""
+                    summary.errors.append(LineError(line: summary.linesRead, kind: .malformed, message: "not valid UTF-8"))
+                    if stopOnError { stopped = true }
+                case .tooLong(let limit):
+                    text = ""
+                    summary.errors.append(
+                        LineError(line: summary.linesRead, kind: .malformed, message: "longer than \(limit) bytes"))
+                    if stopOnError { stopped = true }
+                }
+            }
+            if let text, !text.isEmpty {
                 let number = summary.linesRead
                 // Blank lines and `#` comments are skipped; the JSON parser allows the rest's spaces.
                 let first = text.utf8.first { $0 != UInt8(ascii: " ") && $0 != 0x09 }
@@ -101,7 +140,15 @@ public final class Importer {
         writer.finish()
         _ = try settle(into: &summary)
         summary.errors.sort { $0.line < $1.line }
+        if let readFailure { throw ReadFailure(summary: summary, underlying: readFailure) }
         return summary
+    }
+
+    /// The input could not be read to its end: what was imported before, and why.
+    public struct ReadFailure: Error, CustomStringConvertible {
+        public var summary: Summary
+        public var underlying: any Error
+        public var description: String { "\(underlying)" }
     }
 
     /// Counts the batches that landed; after a failure, redoes in order and in the
@@ -203,21 +250,45 @@ public final class Importer {
         // Same content on the same line: same key, so a re-run appends nothing. The key
         // stands for the line's text, which is also the command's fingerprint (a line
         // without --date is the same line on another day, not another command).
+        //
+        // The key's scope is the delivery: `source` (the file's name, or --source) with the
+        // line number and text. Two files with the same line at the same number are two
+        // deliveries and both go in; the same file imported again — or corrected and
+        // imported again — finds its lines' keys and appends them once.
+        let digest = Self.lineDigest(source: source, number: number, text: text)
+        var line = ParsedLine(number: number, command: command, key: "import:" + digest, fingerprint: digest)
+        if source != nil {
+            // A file imported before keys had a scope was keyed by line number and text only.
+            line.legacyKey = "import:" + Self.lineDigest(source: nil, number: number, text: text)
+        }
+        return line
+    }
+
+    static func lineDigest(source: String?, number: Int, text: String) -> String {
         var hasher = SHA256()
+        if let source {
+            // Length-prefixed, so that no source and line can pass for another.
+            withUnsafeBytes(of: Int64(source.utf8.count).littleEndian) { hasher.update(bufferPointer: $0) }
+            hasher.update(data: Data(source.utf8))
+        }
         withUnsafeBytes(of: Int64(number).littleEndian) { hasher.update(bufferPointer: $0) }
         hasher.update(data: Data(text.utf8))
-        let digest = hasher.finalize().withUnsafeBytes { hexString(UnsafeRawBufferPointer(rebasing: $0.prefix(16))) }
-        return ParsedLine(number: number, command: command, key: "import:" + digest, fingerprint: digest)
+        return hasher.finalize().withUnsafeBytes { hexString(UnsafeRawBufferPointer(rebasing: $0.prefix(16))) }
     }
 
     /// Decides one batch against the streams as loaded: the events to write, and the lines
     /// that were refused or had been imported before.
     private func decide(_ lines: [ParsedLine]) throws -> DecidedBatch {
         var batch = DecidedBatch(lines: lines)
-        let used = try store.usedIdempotencyKeys(lines.map(\.key))
+        let used = try store.usedIdempotencyKeys(lines.map(\.key) + lines.compactMap(\.legacyKey))
         var pending: [ParsedLine] = []
-        for line in lines {
+        for var line in lines {
             var earlier = used[line.key]
+            if earlier == nil, let legacy = line.legacyKey, let stored = used[legacy] {
+                // Imported under its old key: the same line then, if its fingerprint agrees.
+                earlier = stored
+                line.fingerprint = legacy.dropFirst("import:".count).description
+            }
             if earlier == nil, !line.key.hasPrefix("import:") {
                 // An explicit key on two lines of one file: the second is a repeat.
                 if let first = explicitKeys[line.key], first.line != line.number { earlier = first.fingerprint }

@@ -17,10 +17,15 @@ public final class PostgresConnection {
 
     /// Connects with a libpq connection URI or keyword string. An empty or nil `url` uses the
     /// standard libpq environment (`PGHOST`, `PGPORT`, `PGUSER`, `PGDATABASE`, …).
-    /// Sessions run in UTC with ISO dates so timestamps decode the same everywhere.
-    public init(url: String?, applicationName: String = "ledger") throws(PostgresError) {
+    /// Sessions run in UTC with ISO dates so timestamps decode the same everywhere; the
+    /// server options the user gave (`options` in the URL, else `PGOPTIONS`) are kept, ours
+    /// added after them, and `settings` (e.g. `lock_timeout`) after those.
+    public init(url: String?, applicationName: String = "ledger", settings: [(String, String)] = []) throws(PostgresError) {
+        var options = Self.userOptions(url: url)
+        options.append(Self.sessionOptions)
+        for (name, value) in settings { options.append("-c \(name)=\(Self.escapeOption(value))") }
         let keywords = ["dbname", "application_name", "options", "connect_timeout"]
-        let values = [url ?? "", applicationName, "-c TimeZone=UTC -c DateStyle=ISO", "10"]
+        let values = [url ?? "", applicationName, options.joined(separator: " "), "10"]
         let connection = withCStrings(keywords) { k in
             withCStrings(values) { v in PQconnectdbParams(k, v, 1) }
         }
@@ -30,9 +35,114 @@ public final class PostgresConnection {
         guard PQstatus(connection) == CONNECTION_OK else {
             let message = String(cString: PQerrorMessage(connection)).trimmingCharacters(in: .whitespacesAndNewlines)
             PQfinish(connection)
-            throw PostgresError(kind: .connection, message: Self.oneLine(message))
+            throw PostgresError(kind: .connection, message: Self.redactingSecrets(of: url, in: Self.oneLine(message)))
         }
         self.handle = connection
+        installNoticeCollector()
+    }
+
+    /// What every session needs to decode values the same way.
+    static let sessionOptions = "-c TimeZone=UTC -c DateStyle=ISO"
+
+    /// The `options` the user asked for: in the URL or keyword string, else `PGOPTIONS`.
+    /// Passing our own `options` keyword would otherwise replace them silently.
+    static func userOptions(url: String?) -> [String] {
+        if let url, !url.isEmpty {
+            var error: UnsafeMutablePointer<CChar>?
+            if let parsed = PQconninfoParse(url, &error) {
+                defer { PQconninfoFree(parsed) }
+                var option = parsed
+                while let keyword = option.pointee.keyword {
+                    if String(cString: keyword) == "options", let value = option.pointee.val {
+                        let text = String(cString: value)
+                        return text.isEmpty ? [] : [text]
+                    }
+                    option += 1
+                }
+            }
+            if let error { PQfreemem(error) }
+        }
+        if let env = ProcessInfo.processInfo.environment["PGOPTIONS"], !env.isEmpty { return [env] }
+        return []
+    }
+
+    /// A value inside libpq's `options`: spaces and backslashes escaped with a backslash.
+    static func escapeOption(_ value: String) -> String {
+        var out = ""
+        for c in value {
+            if c == " " || c == "\\" { out.append("\\") }
+            out.append(c)
+        }
+        return out
+    }
+
+    /// `text` with the password of `url` (URI `user:password@` or `password=…`) replaced by
+    /// `***`, wherever it appears: libpq echoes a malformed connection string whole.
+    public static func redactingSecrets(of url: String?, in text: String) -> String {
+        guard let url, let password = password(in: url), !password.isEmpty else { return text }
+        var out = text.replacingOccurrences(of: password, with: "***")
+        if let decoded = password.removingPercentEncoding, !decoded.isEmpty {
+            out = out.replacingOccurrences(of: decoded, with: "***")
+        }
+        return out
+    }
+
+    /// `url` as it may be shown: its password replaced by `***`.
+    public static func redacted(_ url: String) -> String { redactingSecrets(of: url, in: url) }
+
+    /// The password written in a connection URI or keyword string, found textually (so it
+    /// works on malformed strings too, which are the ones libpq echoes).
+    static func password(in url: String) -> String? {
+        if let scheme = url.range(of: "://") {
+            let rest = url[scheme.upperBound...]
+            let authorityEnd = rest.firstIndex(where: { $0 == "/" || $0 == "?" }) ?? rest.endIndex
+            let authority = rest[..<authorityEnd]
+            if let at = authority.lastIndex(of: "@"), let colon = authority[..<at].firstIndex(of: ":") {
+                return String(authority[authority.index(after: colon)..<at])
+            }
+            if let query = url.range(of: "password=") {
+                let value = url[query.upperBound...].prefix { $0 != "&" && $0 != " " }
+                return String(value)
+            }
+            return nil
+        }
+        guard let keyword = url.range(of: "password") else { return nil }
+        var rest = url[keyword.upperBound...].drop { $0 == " " }
+        guard rest.first == "=" else { return nil }
+        rest = rest.dropFirst().drop { $0 == " " }
+        if rest.first == "'" {
+            return String(rest.dropFirst().prefix { $0 != "'" })
+        }
+        return String(rest.prefix { $0 != " " })
+    }
+
+    /// libpq's notices (a server WARNING or NOTICE, e.g. "terminating connection because of
+    /// crash of another server process") would otherwise go straight to stderr, around the
+    /// program's own one-line error. They are kept here instead: the last few, for messages.
+    public private(set) var notices: [String] = []
+
+    private func installNoticeCollector() {
+        let me = Unmanaged.passUnretained(self).toOpaque()
+        PQsetNoticeProcessor(
+            handle,
+            { arg, message in
+                guard let arg, let message else { return }
+                let connection = Unmanaged<PostgresConnection>.fromOpaque(arg).takeUnretainedValue()
+                connection.notices.append(PostgresConnection.oneLine(String(cString: message)))
+                if connection.notices.count > 8 { connection.notices.removeFirst() }
+            }, me)
+    }
+
+    /// Reconnects with the same parameters after the connection was lost (libpq's PQreset).
+    /// Prepared statements are gone with the old session, so they are forgotten too.
+    public func reset() throws(PostgresError) {
+        preparedNames = [:]
+        seenStatements = []
+        transactionDepth = 0
+        lostReason = nil
+        notices = []
+        PQreset(handle)
+        guard PQstatus(handle) == CONNECTION_OK else { throw connectionError(sql: nil) }
     }
 
     deinit { PQfinish(handle) }
@@ -150,7 +260,9 @@ public final class PostgresConnection {
         let message = field(Int32(UInt8(ascii: "M"))) ?? Self.oneLine(String(cString: PQresultErrorMessage(result)))
         if sqlState == nil, PQstatus(handle) != CONNECTION_OK { return connectionError(sql: sql) }
         return PostgresError(
-            kind: sqlState == nil ? .client : (sqlState!.hasPrefix("08") ? .connection : .server),
+            kind: sqlState == nil
+                ? .client
+                : (sqlState!.hasPrefix("08") || PostgresError.serverGoneCodes.contains(sqlState!) ? .connection : .server),
             sqlState: sqlState,
             message: message,
             detail: field(Int32(UInt8(ascii: "D"))),
@@ -160,10 +272,22 @@ public final class PostgresConnection {
     }
 
     func connectionError(sql: String?) -> PostgresError {
-        let message = Self.oneLine(String(cString: PQerrorMessage(handle)))
-        return PostgresError(
-            kind: .connection, message: message.isEmpty ? "connection to PostgreSQL lost" : message, sql: sql)
+        // Once the connection is gone, libpq's last message may be about a later call on
+        // the dead connection ("cannot exit pipeline mode while busy"): keep the first one.
+        if PQstatus(handle) != CONNECTION_OK, let lostReason {
+            return PostgresError(kind: .connection, message: lostReason, sql: sql)
+        }
+        var message = Self.oneLine(String(cString: PQerrorMessage(handle)))
+        if message.isEmpty { message = "connection to PostgreSQL lost" }
+        if let notice = notices.last(where: { $0.contains("terminating connection") }), !message.contains(notice) {
+            message = notice + "; " + message
+        }
+        if PQstatus(handle) != CONNECTION_OK { lostReason = message }
+        return PostgresError(kind: .connection, message: message, sql: sql)
     }
+
+    /// Why the connection was lost, as first reported (see `connectionError`).
+    private var lostReason: String?
 
     // MARK: Transactions
 
@@ -339,7 +463,7 @@ public final class PostgresConnection {
             }
         }
         guard PQenterPipelineMode(handle) == 1 else { throw connectionError(sql: nil) }
-        defer { _ = PQexitPipelineMode(handle) }
+        defer { if PQstatus(handle) == CONNECTION_OK { _ = PQexitPipelineMode(handle) } }
         var n = 0
         for segment in segments {
             for statement in segment {
@@ -376,7 +500,15 @@ public final class PostgresConnection {
                 PQclear(result)
                 if status == PGRES_PIPELINE_SYNC { break }
             }
-            if PQstatus(handle) != CONNECTION_OK { throw connectionError(sql: nil) }
+            if PQstatus(handle) != CONNECTION_OK {
+                // The connection died during this segment. The segments before it ended at
+                // their sync points, so their outcomes stand (an append that committed must
+                // not be reported as failed because the wake-up after it was cut off); this
+                // one and the rest are lost.
+                let lost = failure.flatMap { $0.kind == .connection ? $0 : nil } ?? connectionError(sql: nil)
+                while outcomes.count < segments.count { outcomes.append(.failure(lost)) }
+                return outcomes
+            }
             outcomes.append(failure.map { .failure($0) } ?? .success(rows))
         }
         return outcomes

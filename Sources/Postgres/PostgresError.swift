@@ -41,10 +41,47 @@ public struct PostgresError: Error, Sendable, CustomStringConvertible {
         return text
     }
 
-    /// Serialization failures and deadlocks: the transaction may succeed if run again.
-    public var isTransient: Bool { sqlState == "40001" || sqlState == "40P01" }
+    /// The SQLSTATEs the ledger acts on, named once (PostgreSQL's errcodes.txt).
+    public enum Code {
+        public static let uniqueViolation = "23505"
+        public static let serializationFailure = "40001"
+        public static let deadlockDetected = "40P01"
+        public static let lockNotAvailable = "55P03"
+        public static let queryCanceled = "57014"
+        /// The server is shutting down (smart/fast shutdown, or pg_terminate_backend).
+        public static let adminShutdown = "57P01"
+        /// Another backend crashed; the server is resetting every connection.
+        public static let crashShutdown = "57P02"
+        /// The server is starting up, shutting down or in recovery.
+        public static let cannotConnectNow = "57P03"
+        public static let databaseDropped = "57P04"
+        public static let idleSessionTimeout = "57P05"
+        /// Class 53: insufficient resources (53100 disk full, 53200 out of memory, …).
+        public static let diskFull = "53100"
+        public static let outOfMemory = "53200"
+    }
 
-    public var isUniqueViolation: Bool { sqlState == "23505" }
+    /// Serialization failures and deadlocks: the transaction may succeed if run again.
+    public var isTransient: Bool { sqlState == Code.serializationFailure || sqlState == Code.deadlockDetected }
+
+    public var isUniqueViolation: Bool { sqlState == Code.uniqueViolation }
+
+    /// The server went away: the connection is lost (class 08), or the server ended the
+    /// session — shut down, crashed, terminated by an administrator, starting or stopping.
+    /// All of them are worth a new connection; none of them says what became of a
+    /// statement that was in flight.
+    public var isServerGone: Bool {
+        if kind == .connection { return true }
+        guard let sqlState else { return false }
+        return sqlState.hasPrefix("08") || Self.serverGoneCodes.contains(sqlState)
+    }
+
+    static let serverGoneCodes: Set<String> = [
+        Code.adminShutdown, Code.crashShutdown, Code.cannotConnectNow, Code.idleSessionTimeout,
+    ]
+
+    /// The server could not write: disk full, or out of memory (SQLSTATE class 53).
+    public var isOutOfResources: Bool { sqlState?.hasPrefix("53") ?? false }
 
     /// The relation or schema does not exist: the database has not been migrated.
     public var isUndefinedObject: Bool {

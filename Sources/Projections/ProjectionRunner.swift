@@ -151,16 +151,22 @@ public final class ProjectionRunner {
     /// A lost connection is reopened with backoff (up to `maxBackoff` between attempts);
     /// `onReconnect` is told each failure so the CLI can say so on stderr.
     public static func follow(
-        databaseURL: String?, batchSize: Int = 10_000, pollInterval: Duration = .seconds(1),
+        databaseURL: String?, settings: [(String, String)] = [], batchSize: Int = 10_000, pollInterval: Duration = .seconds(1),
         maxBackoff: Duration = .seconds(30), shouldStop: () -> Bool,
         onLockWait: ((ProjectionName, Int32?) -> Void)? = nil,
-        onBatch: ((Int) -> Void)? = nil, onReconnect: ((any Error, Duration) -> Void)? = nil
+        onBatch: ((Int) -> Void)? = nil, onReconnect: ((any Error, Duration) -> Void)? = nil,
+        onHeldBack: ((EventStore.LogHolder) -> Void)? = nil
     ) throws {
+        // When a pass applies nothing, whether an open transaction holds the log back —
+        // looked at every few seconds, told once per holder.
+        var lastLook = ContinuousClock.now - .seconds(60)
+        var toldAbout: Int32?
         var backoff: Duration = .milliseconds(100)
         var connectedOnce = false
         while !shouldStop() {
             do {
-                let connection = try PostgresConnection(url: databaseURL, applicationName: EventStore.followerApplicationName)
+                let connection = try PostgresConnection(
+                    url: databaseURL, applicationName: EventStore.followerApplicationName, settings: settings)
                 connectedOnce = true
                 try connection.listen(EventStore.notificationChannel)
                 let runner = ProjectionRunner(connection: connection, batchSize: batchSize)
@@ -169,6 +175,12 @@ public final class ProjectionRunner {
                 while !shouldStop() {
                     let applied = try runner.runOnce(shouldStop: shouldStop)
                     if applied > 0 { onBatch?(applied) }
+                    if let onHeldBack, applied == 0, ContinuousClock.now - lastLook >= .seconds(5) {
+                        lastLook = .now
+                        let holder = try EventStore(connection: connection).logHolder()
+                        if let holder, holder.pid != toldAbout { onHeldBack(holder) }
+                        toldAbout = holder?.pid
+                    }
                     // Wake on a notification, or after the poll interval, or soon after a stop.
                     var waited: Duration = .zero
                     while waited < pollInterval, !shouldStop() {
@@ -191,10 +203,12 @@ public final class ProjectionRunner {
         }
     }
 
-    /// Whether an error means the connection to the server was lost (worth reconnecting).
+    /// Whether an error means the server went away (worth reconnecting): a lost connection,
+    /// and also a session the server ended — shutdown (57P01, sent by a fast shutdown or
+    /// pg_terminate_backend), crash recovery, a server still starting.
     static func isLostConnection(_ error: any Error) -> Bool {
-        if let error = error as? PostgresError { return error.kind == .connection }
-        if case .database(let error)? = error as? EventStoreError { return error.kind == .connection }
+        if let error = error as? PostgresError { return error.isServerGone }
+        if case .database(let error)? = error as? EventStoreError { return error.isServerGone }
         return false
     }
 }

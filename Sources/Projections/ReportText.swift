@@ -73,11 +73,39 @@ public enum ReportText {
     public static func tableCells(_ cells: [ReportCell]) -> [String] { cells.map { oneLine($0.display) } }
 
     /// A table cell on one line: line breaks and the cell separator of report pages
-    /// (U+001F) become spaces.
+    /// (U+001F) become spaces, and other characters a terminal would act on are escaped
+    /// (`terminalSafe`).
     static func oneLine(_ cell: String) -> String {
         func odd(_ c: Unicode.Scalar) -> Bool { c == "\n" || c == "\r" || c == "\u{1F}" }
-        guard cell.unicodeScalars.contains(where: odd) else { return cell }
-        return String(String.UnicodeScalarView(cell.unicodeScalars.map { odd($0) ? " " : $0 }))
+        guard cell.unicodeScalars.contains(where: { odd($0) || isUnsafe($0) }) else { return cell }
+        return terminalSafe(String(String.UnicodeScalarView(cell.unicodeScalars.map { odd($0) ? " " : $0 })))
+    }
+
+    /// Text as it may be shown on a terminal: control characters (C0, DEL, C1 — ESC starts
+    /// the sequences that recolour, move the cursor or retitle the window), line separators
+    /// and bidirectional overrides are written as JSON-style escapes (`\u001b`), as
+    /// `ledger events` shows them inside its JSON. Text from before the ledger refused such
+    /// characters, and text echoed in error messages, goes through here.
+    public static func terminalSafe(_ text: String) -> String {
+        guard text.unicodeScalars.contains(where: isUnsafe) else { return text }
+        var out = String.UnicodeScalarView()
+        for scalar in text.unicodeScalars {
+            guard isUnsafe(scalar) else {
+                out.append(scalar)
+                continue
+            }
+            let digits = String(scalar.value, radix: 16)
+            let escaped = "\\u" + String(repeating: "0", count: max(0, 4 - digits.count)) + digits
+            out.append(contentsOf: escaped.unicodeScalars)
+        }
+        return String(out)
+    }
+
+    static func isUnsafe(_ scalar: Unicode.Scalar) -> Bool {
+        switch scalar.value {
+        case 0x00..<0x20, 0x7F..<0xA0, 0x2028, 0x2029, 0x202A...0x202E, 0x2066...0x2069: true
+        default: false
+        }
     }
 
     /// Terminal columns a table cell takes: one per character, two for East Asian wide and

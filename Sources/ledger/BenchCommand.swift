@@ -203,7 +203,7 @@ struct BenchRebuild: ParsableCommand {
             let loaded = try importFile(file.path, into: scratch.url)
             let loadSeconds = (ContinuousClock.now - load0).asSeconds
             say("loaded \(loaded.events) events in \(String(format: "%.1f", loadSeconds)) s; rebuilding")
-            let child = try runChild(["projections", "rebuild", "--database-url", scratch.url, "--format", "json"])
+            let child = try runChild(["projections", "rebuild", "--format", "json"], databaseURL: scratch.url)
             guard child.status == 0 else {
                 throw CLIError.failed("ledger projections rebuild exited with status \(child.status): \(child.stderr)")
             }
@@ -288,7 +288,7 @@ struct BenchReportCommand: ParsableCommand {
                     }
                     let process = try median {
                         let child = try runChild(
-                            ["report", name.rawValue, "--format", format.rawValue, "--database-url", scratch.url],
+                            ["report", name.rawValue, "--format", format.rawValue], databaseURL: scratch.url,
                             discardOutput: true)
                         guard child.status == 0 else {
                             throw CLIError.failed("ledger report \(name) exited with status \(child.status): \(child.stderr)")
@@ -394,7 +394,7 @@ struct BenchDatabase {
             failure = error
         }
         if keep {
-            say("kept bench database \(name): \(url)")
+            say("kept bench database \(name): \(PostgresConnection.redacted(url))")
         } else {
             do {
                 try admin.query("DROP DATABASE IF EXISTS \(admin.quoteIdentifier(name)) WITH (FORCE)")
@@ -630,7 +630,10 @@ struct ChildResult {
 }
 
 /// Runs this binary with `arguments`, waits with wait4 and returns its output and peak RSS.
-func runChild(_ arguments: [String], discardOutput: Bool = false) throws -> ChildResult {
+/// The database URL goes to the child in its environment (`DATABASE_URL`), never in its
+/// arguments: any user on the machine can read another process's arguments (`ps`), and a
+/// URL may carry a password.
+func runChild(_ arguments: [String], databaseURL: String, discardOutput: Bool = false) throws -> ChildResult {
     let exe = (try? FileManager.default.destinationOfSymbolicLink(atPath: "/proc/self/exe")) ?? CommandLine.arguments[0]
     let base = NSTemporaryDirectory() + "/ledger-bench-child-\(getpid())"
     let outPath = base + ".out", errPath = base + ".err"
@@ -647,7 +650,11 @@ func runChild(_ arguments: [String], discardOutput: Bool = false) throws -> Chil
     defer { for p in argv { free(p) } }
     var pid: pid_t = 0
     let t0 = ContinuousClock.now
-    let rc = posix_spawn(&pid, exe, &actions, nil, argv, environ)
+    var environment = ProcessInfo.processInfo.environment
+    environment["DATABASE_URL"] = databaseURL
+    let envp: [UnsafeMutablePointer<CChar>?] = environment.map { strdup("\($0.key)=\($0.value)") } + [nil]
+    defer { for p in envp { free(p) } }
+    let rc = posix_spawn(&pid, exe, &actions, nil, argv, envp)
     guard rc == 0 else { throw CLIError.failed("cannot start \(exe): \(String(cString: strerror(rc)))") }
     var status: Int32 = 0
     var usage = rusage()

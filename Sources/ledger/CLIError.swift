@@ -36,7 +36,11 @@ enum CLIError: Error {
         case let e as CLIError: return e
         case let e as ValueError: return .usage(e.message)
         case let e as Rejection: return .rejected(e.message)
-        case let e as CommandHandler.Failure: return .conflict(e.description)
+        case let e as CommandHandler.Failure:
+            switch e {
+            case .conflictPersisted: return .conflict(e.description)
+            case .outcomeUnknown: return .unavailable(e.description)
+            }
         case let e as EventStoreError:
             switch e {
             case .conflict: return .conflict("\(e) — retry the command")
@@ -45,7 +49,17 @@ enum CLIError: Error {
             case .database(let pg): return from(pg)
             }
         case let e as PostgresError:
-            if e.kind == .connection { return .unavailable("lost the connection to PostgreSQL: \(e.message)") }
+            if e.isServerGone { return .unavailable(serverGone(e)) }
+            if e.sqlState == PostgresError.Code.lockNotAvailable {
+                return .failed(
+                    "gave up waiting for a lock (lock_timeout, --lock-timeout): \(e.message) — nothing was written; "
+                        + "run the command again once the session holding it has finished")
+            }
+            if e.isOutOfResources {
+                return .unavailable(
+                    "the PostgreSQL server is out of \(e.sqlState == PostgresError.Code.diskFull ? "disk space" : "resources") "
+                        + "(\(e.message)); nothing was written — free space on the server, then run the command again")
+            }
             if e.isUndefinedObject {
                 return .unavailable("the database schema is not migrated (\(e.message)); run `ledger db migrate`")
             }
@@ -58,9 +72,27 @@ enum CLIError: Error {
     }
 }
 
+/// What a user should hear when the server went away: plainly that it did, why if the
+/// server said, and that a write command has already found out what became of its write.
+func serverGone(_ error: PostgresError) -> String {
+    let why: String
+    switch error.sqlState {
+    case PostgresError.Code.adminShutdown: why = "the server is shutting down or an administrator ended the session"
+    case PostgresError.Code.crashShutdown: why = "the server crashed (another server process failed) and is restarting"
+    case PostgresError.Code.cannotConnectNow: why = "the server is starting up, shutting down or recovering"
+    case PostgresError.Code.idleSessionTimeout: why = "the session was idle too long"
+    default:
+        why = error.message.contains("terminating connection because of crash")
+            ? "the server crashed and is restarting"
+            : "the server crashed, was shut down or restarted, or the network failed (if it crashed, its log says why — a full disk is a common cause)"
+    }
+    return "lost the connection to PostgreSQL: \(why) — \(error.message)"
+}
+
 /// Prints `error: …` (one line) and exits with the error's status.
 func fail(_ error: CLIError) -> Never {
-    let line = error.message.split(whereSeparator: \.isNewline).joined(separator: " ")
+    // One line, and nothing in it a terminal would act on: messages echo what users typed.
+    let line = ReportText.terminalSafe(error.message.split(whereSeparator: \.isNewline).joined(separator: " "))
     FileHandle.standardError.write(Data("error: \(line)\n".utf8))
     exit(error.exitCode)
 }

@@ -1,5 +1,6 @@
 import ArgumentParser
 import Foundation
+import Ledger
 import Postgres
 
 /// Output formats of every command.
@@ -29,8 +30,40 @@ struct GlobalOptions: ParsableArguments {
             valueName: "key"))
     var idempotencyKey: String?
 
+    @Option(
+        name: .customLong("lock-timeout"),
+        help: ArgumentHelp(
+            "Give up (exit 1) when a lock is not granted within this time, e.g. 5s or 500ms (PostgreSQL lock_timeout).",
+            valueName: "duration"))
+    var lockTimeout: String?
+
+    /// The text rule (`FreeText`) for the actor and the key, checked before anything runs.
+    func validate() throws {
+        if let problem = FreeText.problem(in: resolvedActor, maxLength: FreeText.maxLabelLength) {
+            throw ValidationError(actor == nil ? "$USER (the default actor): \(problem) — give --actor" : "--actor: \(problem)")
+        }
+        if let idempotencyKey, let problem = FreeText.problem(in: idempotencyKey, maxLength: FreeText.maxLabelLength) {
+            throw ValidationError("--idempotency-key: \(problem)")
+        }
+        if let lockTimeout, !Self.isDuration(lockTimeout) {
+            throw ValidationError("--lock-timeout: expected a duration such as 5s, 500ms or 2min, got '\(lockTimeout)'")
+        }
+    }
+
+    /// A PostgreSQL duration setting: digits and an optional unit.
+    static func isDuration(_ text: String) -> Bool {
+        let digits = text.prefix { $0.isASCII && $0.isNumber }
+        guard !digits.isEmpty else { return false }
+        return ["", "ms", "s", "min", "h", "d"].contains(String(text.dropFirst(digits.count)))
+    }
+
+    /// Session settings the options ask for.
+    var sessionSettings: [(String, String)] {
+        lockTimeout.map { [("lock_timeout", $0)] } ?? []
+    }
+
     var resolvedActor: String {
-        if let actor, !actor.isEmpty { return actor }
+        if let actor { return actor }
         let env = ProcessInfo.processInfo.environment
         return env["USER"] ?? env["LOGNAME"] ?? "unknown"
     }
@@ -44,7 +77,11 @@ struct GlobalOptions: ParsableArguments {
 
     func connect() throws -> PostgresConnection {
         do {
-            return try PostgresConnection(url: resolvedURL)
+            let connection = try PostgresConnection(url: resolvedURL, settings: sessionSettings)
+            // A command blocked by a lock says what it waits for (after a second; quick
+            // commands never open the watch's connection).
+            _ = LockWatch(url: resolvedURL, pid: connection.backendPID) { say("note: \($0)") }
+            return connection
         } catch {
             throw CLIError.unavailable(
                 "cannot connect to PostgreSQL: \(error.message) — check --database-url or DATABASE_URL (scripts/pg start gives a private server)")

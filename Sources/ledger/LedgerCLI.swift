@@ -26,6 +26,7 @@ struct LedgerCLI: ParsableCommand {
         ])
 
     static func main() {
+        if let problem = invalidUTF8Argument() { fail(.usage(problem)) }
         var command: any ParsableCommand
         do {
             command = try parseAsRoot()
@@ -44,5 +45,21 @@ struct LedgerCLI: ParsableCommand {
             if exitCode(for: error) == .success { exit(withError: error) }
             fail(CLIError.from(error))
         }
+    }
+
+    /// Swift decodes arguments with replacement characters, so an argument that is not valid
+    /// UTF-8 would be stored altered: the raw bytes are checked first, and such an argument
+    /// is bad usage (named by the flag before it).
+    static func invalidUTF8Argument() -> String? {
+        for i in 1..<Int(CommandLine.argc) {
+            guard let raw = CommandLine.unsafeArgv[i] else { continue }
+            let bytes = UnsafeBufferPointer(start: UnsafeRawPointer(raw).assumingMemoryBound(to: UInt8.self), count: strlen(raw))
+            if String(validating: bytes, as: UTF8.self) == nil {
+                let previous = i > 1 ? CommandLine.arguments[i - 1] : ""
+                let which = previous.hasPrefix("--") ? "the value of \(previous)" : "argument \(i)"
+                return "\(which) is not valid UTF-8 text — give it in UTF-8"
+            }
+        }
+        return nil
     }
 }

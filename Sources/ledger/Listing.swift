@@ -63,7 +63,8 @@ struct Listing {
     }
 
     func renderTable() -> String {
-        let cells: [[String]] = display ?? rows.map { row in columns.map { ReportText.plain(row[$0]) } }
+        let cells: [[String]] = (display ?? rows.map { row in columns.map { ReportText.plain(row[$0]) } })
+            .map { $0.map(ReportText.terminalSafe) }
         var widths = columns.map(\.count)
         for row in cells {
             for (i, cell) in row.enumerated() where i < widths.count { widths[i] = max(widths[i], ReportText.displayWidth(cell)) }

@@ -67,15 +67,18 @@ struct ProjectionsRun: ParsableCommand {
             _ = try global.connect()  // fail fast (exit 69) when the server is unreachable
             say("following the event log; stop with Ctrl-C")
             try ProjectionRunner.follow(
-                databaseURL: global.resolvedURL, shouldStop: shouldStop, onLockWait: lockWaitMessage,
+                databaseURL: global.resolvedURL, settings: global.sessionSettings, shouldStop: shouldStop, onLockWait: lockWaitMessage,
                 onBatch: { n in say("applied \(n) events") },
-                onReconnect: { error, wait in say("connection lost (\(error)); reconnecting in \(wait)") })
+                onReconnect: { error, wait in say("connection lost (\(error)); reconnecting in \(wait)") },
+                onHeldBack: { holder in say("warning: \(holder)") })
             say("stopped")
             return
         }
-        let runner = ProjectionRunner(connection: try global.connect())
+        let db = try global.connect()
+        let runner = ProjectionRunner(connection: db)
         runner.onLockWait = lockWaitMessage
         let applied = try runner.runOnce(shouldStop: shouldStop)
+        if let holder = try EventStore(connection: db).logHolder() { say("warning: \(holder)") }
         if global.format == .table {
             print("applied \(applied) events")
         } else {

@@ -12,6 +12,9 @@ enum WriteRunner {
         let command = try LedgerCommand.parse(name: name, fields: fields.compactMapValues { $0 }, today: .today)
         let db = try global.connect()
         let handler = CommandHandler(connection: db, actor: global.resolvedActor)
+        if let seconds = ProcessInfo.processInfo.environment["LEDGER_RECONNECT_TIMEOUT"].flatMap(Double.init) {
+            handler.reconnectPatience = .milliseconds(Int(seconds * 1000))
+        }
         let result = try handler.handle(command, idempotencyKey: global.idempotencyKey)
         EventListing.listing(result.events, withBodies: false).print(global.format)
     }

@@ -1,0 +1,76 @@
+import EventStore
+import Foundation
+import Ledger
+import Postgres
+@testable import Projections
+import Synchronization
+import Testing
+import TestSupport
+
+@Suite struct FollowerReconnectTests {
+    /// #16 item 3: a follower whose session is ended by the server in the middle of a
+    /// statement (SQLSTATE 57P01, as pg_terminate_backend and a fast shutdown send) reconnects
+    /// and carries on; it used to exit, since only class 08 counted as a lost connection.
+    @Test func followReconnectsWhenTheServerEndsItsSessionMidStatement() throws {
+        try TestDatabase.with { url in
+            let db = try PostgresConnection(url: url)
+            let driver = LedgerDriver(connection: db)
+            try driver.loadReferenceScenario()
+            // Hold one projection's lock, so the follower is inside a statement (waiting).
+            let holder = try PostgresConnection(url: url, applicationName: "test-holder")
+            let (k1, k2) = ProjectionName.portfolio.lockKeys
+            try holder.execute(script: "BEGIN")
+            try holder.query("SELECT pg_advisory_xact_lock($1::int4, $2::int4)", [k1, k2])
+            let stop = Atomic<Bool>(false)
+            let outcome = Mutex<(reconnects: [String], failure: String?, finished: Bool)>(([], nil, false))
+            let thread = Thread {
+                do {
+                    try ProjectionRunner.follow(
+                        databaseURL: url, pollInterval: .milliseconds(200), shouldStop: { stop.load(ordering: .relaxed) },
+                        onReconnect: { error, _ in outcome.withLock { $0.reconnects.append("\(error)") } })
+                } catch {
+                    outcome.withLock { $0.failure = "\(error)" }
+                }
+                outcome.withLock { $0.finished = true }
+            }
+            thread.start()
+            var terminated = false
+            for _ in 0..<400 where !terminated {
+                terminated = try db.query(
+                    """
+                    SELECT pg_terminate_backend(pid, 10000) FROM pg_stat_activity
+                    WHERE datname = current_database() AND application_name = $1 AND wait_event_type = 'Lock'
+                    """, [EventStore.followerApplicationName]
+                ).first.map { try $0.decode(Bool.self, at: 0) } ?? false
+                if !terminated { usleep(25_000) }
+            }
+            #expect(terminated)
+            try holder.execute(script: "ROLLBACK")
+            var caughtUp = false
+            for _ in 0..<500 where !caughtUp {
+                caughtUp = try ProjectionRunner(connection: db).status().allSatisfy { $0.lag == 0 }
+                if !caughtUp { usleep(20_000) }
+            }
+            #expect(caughtUp)
+            stop.store(true, ordering: .relaxed)
+            for _ in 0..<200 where !outcome.withLock({ $0.finished }) { usleep(20_000) }
+            let seen = outcome.withLock { $0 }
+            #expect(seen.failure == nil, "follow exited: \(seen.failure ?? "")")
+            #expect(seen.reconnects.contains { $0.contains("administrator command") }, "reconnects: \(seen.reconnects)")
+            #expect(seen.finished)
+        }
+    }
+
+    /// The classification itself: a session the server ended (57P01 fast shutdown or
+    /// pg_terminate_backend, 57P02 crash, 57P03 starting up) is a lost connection, as the
+    /// COPY of projection rows reports it; other server errors are not.
+    @Test func aSessionTheServerEndedCountsAsALostConnection() {
+        for code in ["57P01", "57P02", "57P03", "08006"] {
+            let error = PostgresError(kind: .server, sqlState: code, message: "terminating connection")
+            #expect(ProjectionRunner.isLostConnection(error), "\(code)")
+            #expect(ProjectionRunner.isLostConnection(EventStoreError.database(error)), "\(code)")
+        }
+        #expect(!ProjectionRunner.isLostConnection(PostgresError(kind: .server, sqlState: "23505", message: "duplicate")))
+        #expect(!ProjectionRunner.isLostConnection(PostgresError(kind: .server, sqlState: "57014", message: "canceled")))
+    }
+}
