@@ -76,21 +76,27 @@ BEGIN
 
     -- Level 1 from pairs of leaves, then each level from pairs of the one below: only the
     -- subtrees completed by the new leaves, (old >> level) … (new >> level) − 1.
+    -- Pairs as one ordered index scan (lead), not a sort per pair.
     INSERT INTO public.log_nodes (level, index, hash)
-    SELECT 1, l.index / 2,
-           sha256('\x01'::bytea || string_agg(sha256('\x00'::bytea || l.hash), ''::bytea ORDER BY l.index))
-    FROM public.log_leaves l
-    WHERE l.index >= (v_old >> 1) * 2 AND l.index < (v_new >> 1) * 2
-    GROUP BY l.index / 2;
+    SELECT 1, t.index / 2, sha256('\x01'::bytea || sha256('\x00'::bytea || t.hash) || sha256('\x00'::bytea || t.next))
+    FROM (
+        SELECT l.index, l.hash, lead(l.hash) OVER (ORDER BY l.index) AS next
+        FROM public.log_leaves l
+        WHERE l.index >= (v_old >> 1) * 2 AND l.index < (v_new >> 1) * 2
+    ) t
+    WHERE t.index % 2 = 0;
 
     WHILE (v_new >> (v_level + 1)) > 0 LOOP
         v_level := v_level + 1;
         INSERT INTO public.log_nodes (level, index, hash)
-        SELECT v_level, n.index / 2, sha256('\x01'::bytea || string_agg(n.hash, ''::bytea ORDER BY n.index))
-        FROM public.log_nodes n
-        WHERE n.level = v_level - 1
-          AND n.index >= (v_old >> v_level) * 2 AND n.index < (v_new >> v_level) * 2
-        GROUP BY n.index / 2;
+        SELECT v_level, t.index / 2, sha256('\x01'::bytea || t.hash || t.next)
+        FROM (
+            SELECT n.index, n.hash, lead(n.hash) OVER (ORDER BY n.index) AS next
+            FROM public.log_nodes n
+            WHERE n.level = v_level - 1
+              AND n.index >= (v_old >> v_level) * 2 AND n.index < (v_new >> v_level) * 2
+        ) t
+        WHERE t.index % 2 = 0;
     END LOOP;
     RETURN v_new;
 END

@@ -174,7 +174,12 @@ public final class ProjectionRunner {
                 backoff = .milliseconds(100)
                 while !shouldStop() {
                     let applied = try runner.runOnce(shouldStop: shouldStop)
-                    if applied > 0 { onBatch?(applied) }
+                    if applied > 0 {
+                        onBatch?(applied)
+                        // Keep the log's stored Merkle tree up with the log too (a no-op
+                        // for a login that may not write it), so digests stay cheap.
+                        try LogDigest.extend(on: connection)
+                    }
                     if let onHeldBack, applied == 0, ContinuousClock.now - lastLook >= .seconds(5) {
                         lastLook = .now
                         let holder = try EventStore(connection: connection).logHolder()

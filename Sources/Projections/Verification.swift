@@ -52,7 +52,10 @@ public struct VerificationProblem: Sendable, Equatable, CustomStringConvertible 
 public func verify(connection: PostgresConnection, pageSize: Int = 20_000) throws -> VerificationResult {
     try connection.transaction(.repeatableRead) { db in
         let comparable = try db.query(
-            "SELECT has_schema_privilege('projections', 'USAGE') AND NOT pg_is_in_recovery()"
+            """
+            SELECT has_schema_privilege('projections', 'USAGE') AND NOT pg_is_in_recovery()
+               AND current_setting('transaction_read_only') = 'off'
+            """
         )[0].decode(Bool.self, at: 0)
         var through: [ProjectionName: Checkpoint] = [:]
         if comparable {

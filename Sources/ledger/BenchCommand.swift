@@ -26,7 +26,7 @@ struct BenchGroup: ParsableCommand {
               ledger bench report
             scripts/bench runs them all next to pgbench and prints ratios.
             """,
-        subcommands: [BenchAppend.self, BenchImport.self, BenchRebuild.self, BenchReportCommand.self])
+        subcommands: [BenchAppend.self, BenchImport.self, BenchRebuild.self, BenchReportCommand.self, BenchVerify.self])
 }
 
 /// Options every bench takes besides the global ones.

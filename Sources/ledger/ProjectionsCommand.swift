@@ -79,6 +79,8 @@ struct ProjectionsRun: ParsableCommand {
         runner.onLockWait = lockWaitMessage
         let applied = try runner.runOnce(shouldStop: shouldStop)
         if let holder = try EventStore(connection: db).logHolder() { say("warning: \(holder)") }
+        // The log's stored Merkle tree too, so `ledger digest` reads a few stored hashes.
+        try LogDigest.extend(on: db)
         if global.format == .table {
             print("applied \(applied) events")
         } else {

@@ -146,4 +146,33 @@ import TestSupport
             #expect(try admin.query("SELECT count(*)::int FROM log_leaves")[0].decode(Int.self, at: 0) == 33)
         }
     }
+
+    /// A read-only session (what a hot standby gives every login) computes digests and
+    /// proofs and verifies without writing anything.
+    @Test func aReadOnlySessionDigestsProvesAndVerifiesWithoutWriting() throws {
+        try withLedger { ledger in
+            let admin = try PostgresConnection(url: ledger.databaseURL!)
+            #expect(try ledger.run(["import", "-"], stdin: Self.commands(10)).status == 0)
+            #expect(try ledger.run(["projections", "run"]).status == 0)  // stores the tree too
+            #expect(try admin.query("SELECT count(*)::int FROM log_leaves")[0].decode(Int.self, at: 0) == 10)
+            #expect(try ledger.run(["import", "-"], stdin: Self.commands(5, from: 10)).status == 0)
+            // An application login whose sessions are read-only, as on a standby.
+            let role = "ro_" + UUID().uuidString.prefix(8).lowercased()
+            try admin.execute(
+                script: "CREATE ROLE \(role) LOGIN IN ROLE ledger_app; ALTER ROLE \(role) SET default_transaction_read_only = on")
+            defer { _ = try? admin.execute(script: "DROP OWNED BY \(role); DROP ROLE \(role)") }
+            var readOnly = ledger
+            readOnly.databaseURL = Self.url(ledger.databaseURL!, user: role)
+            let digest = try readOnly.run(["digest", "--format", "json"])
+            #expect(digest.status == 0, "\(digest.stderr)")
+            #expect(try JSON.parse(digest.stdout)["size"] == 15)
+            let position = try admin.query("SELECT max(position) FROM events")[0].decode(Int64.self, at: 0)
+            let proof = try readOnly.run(["prove", "--position", String(position), "--format", "json"])
+            #expect(try Self.python(leaves: try Self.leaves(ledger.databaseURL!), digest: digest.stdout, proof: proof.stdout) == (0, "ok\n"))
+            let verify = try readOnly.run(["verify"])
+            #expect(verify.status == 0, "\(verify.stderr)")
+            #expect(verify.stdout.contains("projections not compared"))
+            #expect(try admin.query("SELECT count(*)::int FROM log_leaves")[0].decode(Int.self, at: 0) == 10)
+        }
+    }
 }
