@@ -136,19 +136,9 @@ public struct LogDigest: Sendable, Equatable {
         throws(EventStoreError) -> T
     {
         do {
-            func run(_ db: PostgresConnection) throws -> T {
-                var tree = try LogTree.load(db)
+            return try SettledSnapshot.run(on: db, readOnly: true) { db, horizon in
+                var tree = try LogTree.load(db, horizon: horizon)
                 return try body(&tree)
-            }
-            if db.isInTransaction { return try run(db) }
-            try db.execute(script: "BEGIN ISOLATION LEVEL REPEATABLE READ READ ONLY")
-            do {
-                let value = try run(db)
-                try db.execute(script: "COMMIT")
-                return value
-            } catch {
-                if db.isOpen { try? db.execute(script: "ROLLBACK") }
-                throw error
             }
         } catch let error as EventStoreError {
             throw error
@@ -201,7 +191,7 @@ struct LogTree {
 
     var size: Int64 { stored + Int64(tailHashes.count) }
 
-    static func load(_ db: PostgresConnection) throws -> LogTree {
+    static func load(_ db: PostgresConnection, horizon: String) throws -> LogTree {
         var stored: Int64 = 0
         var after = Checkpoint.start
         let last = try db.query(
@@ -221,9 +211,9 @@ struct LogTree {
             """
             SELECT position, hash FROM reporting.event_log
             WHERE (transaction_id, position) > ($1::text::xid8, $2::bigint)
-              AND transaction_id < (SELECT log_horizon())
+              AND transaction_id < $3::xid8
             ORDER BY transaction_id, position
-            """, [String(after.transactionID), after.position]
+            """, [String(after.transactionID), after.position, horizon]
         ) { row in
             positions.append(try row.decode(Int64.self, at: 0))
             hashes.append(try row.decode(Bytes.self, at: 1).bytes)
@@ -326,9 +316,8 @@ extension LogDigest {
     /// one by one. Writes nothing.
     public func check(on db: PostgresConnection) throws(EventStoreError) -> DigestCheck {
         do {
-            return try db.transaction(.repeatableRead) { db in
-                try db.execute(script: "SET TRANSACTION READ ONLY")
-                return try checkInSnapshot(db)
+            return try SettledSnapshot.run(on: db, readOnly: true) { db, horizon in
+                try checkInSnapshot(db, horizon: horizon)
             }
         } catch let error as EventStoreError {
             throw error
@@ -339,7 +328,7 @@ extension LogDigest {
         }
     }
 
-    private func checkInSnapshot(_ db: PostgresConnection) throws -> DigestCheck {
+    private func checkInSnapshot(_ db: PostgresConnection, horizon: String) throws -> DigestCheck {
         var positions: [Int64] = []
         var hashes: [[UInt8]] = []
         positions.reserveCapacity(Int(min(size, 10_000_000)))
@@ -347,10 +336,10 @@ extension LogDigest {
         try db.forEachRow(
             """
             SELECT position, hash FROM reporting.event_log
-            WHERE transaction_id < (SELECT log_horizon())
+            WHERE transaction_id < $2::xid8
             ORDER BY transaction_id, position
             LIMIT $1
-            """, [size]
+            """, [size, horizon]
         ) { row in
             positions.append(try row.decode(Int64.self, at: 0))
             hashes.append(try row.decode(Bytes.self, at: 1).bytes)

@@ -50,7 +50,7 @@ public struct VerificationProblem: Sendable, Equatable, CustomStringConvertible 
 /// standby can verify it too; projections are compared where this login can read them
 /// (`projectionsCompared` says whether they were).
 public func verify(connection: PostgresConnection, pageSize: Int = 20_000) throws -> VerificationResult {
-    try connection.transaction(.repeatableRead) { db in
+    try SettledSnapshot.run(on: connection, readOnly: false) { db, horizon in
         let comparable = try db.query(
             """
             SELECT has_schema_privilege('projections', 'USAGE') AND NOT pg_is_in_recovery()
@@ -62,7 +62,7 @@ public func verify(connection: PostgresConnection, pageSize: Int = 20_000) throw
             for name in ProjectionName.allCases { through[name] = try ProjectionSQL.checkpoint(of: name, on: db) }
         }
         let scan = LogScan(through: through)
-        try scan.run(on: db)
+        try scan.run(on: db, horizon: horizon)
         if let problem = scan.problem { return .damaged(problem) }
         guard comparable else { return .intact(events: scan.events, rows: 0, projectionsCompared: false) }
         var rows = 0
@@ -104,7 +104,7 @@ final class LogScan {
         [chains.first, fold.first].compactMap { $0 }.min { $0.checkpoint < $1.checkpoint }?.problem
     }
 
-    func run(on db: PostgresConnection, batchSize: Int = 2_000) throws {
+    func run(on db: PostgresConnection, horizon: String, batchSize: Int = 2_000) throws {
         let chainQueue = DispatchQueue(label: "ledger.verify.chains")
         let foldQueue = DispatchQueue(label: "ledger.verify.fold")
         let group = DispatchGroup()
@@ -131,9 +131,9 @@ final class LogScan {
             SELECT transaction_id::text::bigint, position, stream, version, type, schema_version, payload::text,
                    metadata::text, business_date, event_id, hash
             FROM reporting.event_log
-            WHERE transaction_id < (SELECT log_horizon())
+            WHERE transaction_id < $1::xid8
             ORDER BY transaction_id, position
-            """
+            """, [horizon]
         ) { row in
             let position = try row.decode(Int64.self, at: 1)
             let payload: JSON

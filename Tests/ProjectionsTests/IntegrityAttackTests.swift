@@ -221,7 +221,7 @@ import TestSupport
     /// Only the hash chains (as `verify` checks them), for showing what they miss.
     static func chainCheck(_ db: PostgresConnection) throws -> (VerificationProblem?, Int) {
         let scan = LogScan(through: [:])
-        try scan.run(on: db)
+        try SettledSnapshot.run(on: db, readOnly: true) { db, horizon in try scan.run(on: db, horizon: horizon) }
         return (scan.chains.first?.problem, scan.events)
     }
 }
