@@ -163,7 +163,11 @@ struct Killed: Error {}
             try holder.query("SELECT pg_advisory_xact_lock($1::int4, $2::int4)", [k1, k2])
             let told = Mutex<[Int32?]>([])
             let holderPID = holder.backendPID
+            // The test waits for the waiter to finish before its database is dropped (a
+            // runner may still render pages after its checkpoint shows no lag).
+            let finished = DispatchSemaphore(value: 0)
             let waiter = Thread {
+                defer { finished.signal() }
                 let c = try! PostgresConnection(url: url)
                 let runner = ProjectionRunner(connection: c)
                 runner.onLockWait = { name, pid in told.withLock { $0.append(pid) }; _ = name }
@@ -182,6 +186,7 @@ struct Killed: Error {}
                 usleep(50_000)
                 waited += 1
             }
+            #expect(finished.wait(timeout: .now() + 60) == .success)
             #expect(try StoredReports(db) == StoredReports(try foldedReports(db)))
         }
     }
