@@ -31,19 +31,16 @@ extension EventStore {
         defer { try? notifyFollowers() }
         do {
             return try connection.transaction { db in
-                // The transaction id first, then positions: see Schema/001_event_store.sql.
-                try db.query("SELECT pg_current_xact_id()")
-                let positions = try db.query(
-                    "SELECT nextval(pg_get_serial_sequence('events', 'position')) FROM generate_series(1, $1)",
-                    [eventCount], prepared: true
-                ).map { try $0.decode(Int64.self, at: 0) }
-                var next = 0
-                var keys: [(key: String, hash: String, positions: [Int64])] = []
+                // Application logins may not write to events themselves: the batch goes into
+                // this session's staging tables, and one function of the ledger's checks and
+                // moves it, assigning positions (Schema/009_appends_through_functions.sql).
+                try db.query("SELECT begin_staged_append()", prepared: true)
+                var keys: [(first: Int, count: Int, key: String, hash: String)] = []
                 try db.copyIn(
-                    "COPY events (position, stream, version, type, schema_version, payload, metadata, business_date, event_id, hash) FROM STDIN"
+                    "COPY pg_temp.staged_events (stream, version, type, schema_version, payload, metadata, business_date, event_id, hash, previous_hash) FROM STDIN"
                 ) { writer in
+                    var staged = 0
                     for command in commands {
-                        var commandPositions: [Int64] = []
                         for event in command.events {
                             let head = chain[event.stream] ?? .empty
                             let version = head.version + 1
@@ -55,28 +52,25 @@ extension EventStore {
                                 businessDate: event.businessDate, canonicalPayload: payload,
                                 canonicalMetadata: metadata)
                             chain[event.stream] = StreamHead(version: version, hash: hash)
-                            let position = positions[next]
-                            next += 1
-                            commandPositions.append(position)
                             try writer.writeRow(bytes: [
-                                Array(String(position).utf8), Array(event.stream.utf8), Array(String(version).utf8),
+                                Array(event.stream.utf8), Array(String(version).utf8),
                                 Array(event.type.utf8), Array(String(event.schemaVersion).utf8), payload, metadata,
                                 Array(event.businessDate.description.utf8), Array(event.eventID.lowercasedString.utf8),
-                                Array(("\\x" + hexString(hash)).utf8),
+                                Array(("\\x" + hexString(hash)).utf8), Array(("\\x" + hexString(head.hash)).utf8),
                             ])
                         }
-                        if let key = command.idempotencyKey {
-                            keys.append((key, command.commandHash ?? "", commandPositions))
+                        if let key = command.idempotencyKey, !command.events.isEmpty {
+                            keys.append((staged, command.events.count, key, command.commandHash ?? ""))
                         }
+                        staged += command.events.count
                     }
                 }
                 if !keys.isEmpty {
-                    try db.copyIn("COPY idempotency_keys (key, command_hash, positions) FROM STDIN") { writer in
-                        for k in keys {
-                            try writer.writeRow([k.key, k.hash, "{" + k.positions.map(String.init).joined(separator: ",") + "}"])
-                        }
+                    try db.copyIn("COPY pg_temp.staged_keys (first, count, key, command_hash) FROM STDIN") { writer in
+                        for k in keys { try writer.writeRow([String(k.first), String(k.count), k.key, k.hash]) }
                     }
                 }
+                try db.query("SELECT append_staged_events()", prepared: true)
                 var touched: [String: StreamHead] = [:]
                 for command in commands { for e in command.events { touched[e.stream] = chain[e.stream] } }
                 return touched

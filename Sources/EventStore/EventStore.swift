@@ -103,6 +103,7 @@ public final class EventStore {
                 "schema_version": JSON(event.schemaVersion), "payload": event.payload, "metadata": event.metadata,
                 "business_date": .string(event.businessDate.description),
                 "event_id": .string(event.eventID.lowercasedString), "hash": .string(hexString(hash)),
+                "previous_hash": .string(hexString(head.hash)),
             ])
         }
         // One round trip: the append (its own implicit transaction), then the wake-up for

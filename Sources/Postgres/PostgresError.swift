@@ -44,6 +44,8 @@ public struct PostgresError: Error, Sendable, CustomStringConvertible {
     /// The SQLSTATEs the ledger acts on, named once (PostgreSQL's errcodes.txt).
     public enum Code {
         public static let uniqueViolation = "23505"
+        /// The role lacks a right (GRANT, ownership, CREATEROLE).
+        public static let insufficientPrivilege = "42501"
         public static let serializationFailure = "40001"
         public static let deadlockDetected = "40P01"
         public static let lockNotAvailable = "55P03"
@@ -82,6 +84,9 @@ public struct PostgresError: Error, Sendable, CustomStringConvertible {
 
     /// The server could not write: disk full, or out of memory (SQLSTATE class 53).
     public var isOutOfResources: Bool { sqlState?.hasPrefix("53") ?? false }
+
+    /// The role lacks a right (SQLSTATE 42501, insufficient_privilege): exit 77.
+    public var isInsufficientPrivilege: Bool { sqlState == Code.insufficientPrivilege }
 
     /// The relation or schema does not exist: the database has not been migrated.
     public var isUndefinedObject: Bool {

@@ -28,18 +28,6 @@ public enum ProjectionName: String, Sendable, CaseIterable, Comparable, CustomSt
         case .supply: SupplyPosition.self
         }
     }
-
-    /// The advisory lock that lets one writer at a time change this projection:
-    /// (a fixed class for the ledger's projections, a hash of the name). Both halves are
-    /// positive so `pg_locks` shows them as they were given.
-    var lockKeys: (Int32, Int32) {
-        var hash: UInt32 = 2_166_136_261  // FNV-1a
-        for byte in rawValue.utf8 {
-            hash ^= UInt32(byte)
-            hash = hash &* 16_777_619
-        }
-        return (0x4C45_4447 /* "LEDG" */, Int32(bitPattern: hash & 0x7FFF_FFFF))
-    }
 }
 
 /// A projection name that is not one of the four.
@@ -138,26 +126,37 @@ enum ProjectionSQL {
             """, [name.rawValue, Int64(checkpoint.transactionID), checkpoint.position], prepared: true)
     }
 
-    /// Takes the projection's transaction-scoped advisory lock. When another session holds
-    /// it, `waiting` is told that session's PID first, then this waits for it.
+    /// Takes the lock that lets one writer at a time change this projection, until the
+    /// transaction ends: its checkpoint row, FOR UPDATE. Only roles that may update
+    /// projections.checkpoints (ledger_app, the owner) can take it — an advisory lock key is a
+    /// constant any login could hold to stall the runners. The row is written in the same
+    /// transaction anyway, so locking it costs no transaction id the batch would not take.
+    /// When another session holds it, `waiting` is told that session's PID first (the row's
+    /// xmax names the locking transaction), then this waits for it.
     static func lock(
         _ name: ProjectionName, on db: PostgresConnection, waiting: ((ProjectionName, Int32?) -> Void)?
     ) throws {
-        let (k1, k2) = name.lockKeys
-        let got = try db.query("SELECT pg_try_advisory_xact_lock($1::int4, $2::int4)", [k1, k2], prepared: true)[0]
-            .decode(Bool.self, at: 0)
-        if got { return }
+        let got = try db.query(
+            "SELECT 1 FROM projections.checkpoints WHERE projection = $1 FOR UPDATE SKIP LOCKED", [name.rawValue],
+            prepared: true)
+        if !got.isEmpty { return }
         let holder = try db.query(
             """
-            SELECT a.pid FROM pg_locks l JOIN pg_stat_activity a ON a.pid = l.pid
-            WHERE l.locktype = 'advisory' AND l.granted AND l.classid::bigint = $1 AND l.objid::bigint = $2
-              AND l.objsubid = 2
-              -- Advisory locks are per database; pg_locks shows every database's.
-              AND l.database = (SELECT oid FROM pg_database WHERE datname = current_database())
+            SELECT l.pid FROM projections.checkpoints c
+            JOIN pg_locks l ON l.locktype = 'transactionid' AND l.transactionid = c.xmax
+                           AND l.mode = 'ExclusiveLock' AND l.granted
+            WHERE c.projection = $1
             LIMIT 1
-            """, [Int64(k1), Int64(k2)]
+            """, [name.rawValue]
         ).first.map { try $0.decode(Int32.self, at: 0) }
+        if holder == nil {
+            // Perhaps no row to lock (deleted by hand): make it, and it is ours.
+            let made = try db.query(
+                "INSERT INTO projections.checkpoints (projection) VALUES ($1) ON CONFLICT DO NOTHING RETURNING 1",
+                [name.rawValue])
+            if !made.isEmpty { return }
+        }
         waiting?(name, holder)
-        try db.query("SELECT pg_advisory_xact_lock($1::int4, $2::int4)", [k1, k2])
+        try db.query("SELECT 1 FROM projections.checkpoints WHERE projection = $1 FOR UPDATE", [name.rawValue])
     }
 }

@@ -17,7 +17,7 @@ public struct ProjectionStatus: Sendable, Equatable {
 /// Each batch of events is read once for every projection at the same checkpoint, and
 /// applied to each projection in its own transaction that also moves that projection's
 /// checkpoint; so an event is applied exactly once whatever instant the process is killed
-/// at. A per-projection advisory lock keeps two runners (or a runner and a rebuild) from
+/// at. A per-projection lock (its checkpoint row) keeps two runners (or a runner and a rebuild) from
 /// both applying a batch: the second waits, then finds the checkpoint moved and rereads.
 public final class ProjectionRunner {
     public let connection: PostgresConnection

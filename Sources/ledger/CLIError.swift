@@ -12,6 +12,7 @@ enum CLIError: Error {
     case rejected(String)  // 65
     case unavailable(String)  // 69
     case conflict(String)  // 75
+    case forbidden(String)  // 77
     case failed(String)  // 1
 
     var exitCode: Int32 {
@@ -20,13 +21,14 @@ enum CLIError: Error {
         case .rejected: 65
         case .unavailable: 69
         case .conflict: 75
+        case .forbidden: 77
         case .failed: 1
         }
     }
 
     var message: String {
         switch self {
-        case .usage(let m), .rejected(let m), .unavailable(let m), .conflict(let m), .failed(let m): m
+        case .usage(let m), .rejected(let m), .unavailable(let m), .conflict(let m), .forbidden(let m), .failed(let m): m
         }
     }
 
@@ -60,12 +62,16 @@ enum CLIError: Error {
                     "the PostgreSQL server is out of \(e.sqlState == PostgresError.Code.diskFull ? "disk space" : "resources") "
                         + "(\(e.message)); nothing was written — free space on the server, then run the command again")
             }
+            if e.isInsufficientPrivilege {
+                return .forbidden(
+                    "this database role may not do that: \(e.message) — use a login granted ledger_app to write, or the database owner to migrate")
+            }
             if e.isUndefinedObject {
                 return .unavailable("the database schema is not migrated (\(e.message)); run `ledger db migrate`")
             }
             return .failed("PostgreSQL: \(e.description)")
         case let e as Migrator.MigrationError:
-            return .failed(e.description)
+            return e.isPermissionProblem ? .forbidden(e.description) : .failed(e.description)
         default:
             return .failed(String(describing: error))
         }

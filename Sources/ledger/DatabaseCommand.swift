@@ -12,9 +12,12 @@ struct DatabaseMigrate: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "migrate", abstract: "Apply pending migrations, each in its own transaction.",
         discussion: """
-            Safe to run again (applies nothing) and concurrently (an advisory lock serialises runs). \
+            Safe to run again (applies nothing) and concurrently (each migration locks schema_migrations and applies once). \
             A migration edited after it was applied is reported, never re-run. Migrations come \
             from Schema/ next to the binary's repository, or $LEDGER_SCHEMA_DIR.
+            Run it as the database's owner. It needs CREATEROLE only when the roles ledger_app \
+            and ledger_reporting do not exist yet; without it, it exits 77 and prints the \
+            CREATE ROLE statements for a DBA to run.
             Example:
               DATABASE_URL=postgresql://localhost/ledger ledger db migrate
             """)

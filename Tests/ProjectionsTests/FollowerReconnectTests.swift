@@ -18,9 +18,8 @@ import TestSupport
             try driver.loadReferenceScenario()
             // Hold one projection's lock, so the follower is inside a statement (waiting).
             let holder = try PostgresConnection(url: url, applicationName: "test-holder")
-            let (k1, k2) = ProjectionName.portfolio.lockKeys
             try holder.execute(script: "BEGIN")
-            try holder.query("SELECT pg_advisory_xact_lock($1::int4, $2::int4)", [k1, k2])
+            try holder.query("SELECT 1 FROM projections.checkpoints WHERE projection = 'portfolio' FOR UPDATE")
             let stop = Atomic<Bool>(false)
             let outcome = Mutex<(reconnects: [String], failure: String?, finished: Bool)>(([], nil, false))
             let thread = Thread {

@@ -59,3 +59,18 @@ public enum TestDatabase {
 public func runConcurrently<T: Sendable>(_ count: Int, _ body: @escaping @Sendable (Int) throws -> T) -> [Result<T, any Error>] {
     runOnThreads(count, body)
 }
+
+extension TestDatabase {
+    /// Runs `body` with the URL of `url`'s database for a new LOGIN role of its own, created
+    /// with `attributes` (e.g. `IN ROLE ledger_app`), dropped afterwards. Roles are
+    /// cluster-wide, so each test makes its own under a random name.
+    public static func withLogin<T>(_ url: String, _ attributes: String = "", _ body: (String) throws -> T) throws -> T {
+        let admin = try PostgresConnection(url: url)
+        let name = "login_" + UUID().uuidString.replacingOccurrences(of: "-", with: "").prefix(12).lowercased()
+        try admin.execute(script: "CREATE ROLE \(name) LOGIN \(attributes)")
+        defer { _ = try? admin.execute(script: "DROP OWNED BY \(name); DROP ROLE \(name)") }
+        var components = URLComponents(string: url)!
+        components.user = name
+        return try body(components.string!)
+    }
+}

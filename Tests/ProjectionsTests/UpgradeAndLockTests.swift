@@ -1,0 +1,120 @@
+import EventStore
+import Foundation
+import Ledger
+import Postgres
+@testable import Projections
+import Synchronization
+import Testing
+import TestSupport
+
+@Suite struct UpgradeTests {
+    /// SHA-256 of the migrations of the previous release (main at 76911f7), which are never
+    /// edited: a database made by that release holds exactly these.
+    static let previousRelease: [Int: String] = [
+        1: "41d6019185fe25c032ae37459d7994b5de71d1ce0a1fe08c48e010db5796c80a",
+        2: "8f990ffa45a50bfdffd618a2a69135ddd7d9e29be503343af69cd6cd991913b5",
+        3: "6622023728f4caf46d478728af04634b298c2763cb2ac0f0be32718ce03102ff",
+        4: "7d1310fe5b0068e1e43f9dc5e2d848d6a82456758dafaaacab804fec810ac99a",
+        5: "b1876b7bf56669eb438e3677aec9dd6e75db4f4e479dc132bffc90653174b5ff",
+        6: "a842de32d39bb4e2cb600a2b92db42d03e582f613acd9f378bfa745ce8fd6d36",
+    ]
+
+    /// Every column of every event and idempotency key, as text.
+    func log(_ db: PostgresConnection) throws -> [[String]] {
+        let events = try db.query(
+            """
+            SELECT position::text, transaction_id::text, stream, version::text, type, schema_version::text,
+                   payload::text, metadata::text, business_date::text, recorded_at::text, event_id::text,
+                   encode(hash, 'hex')
+            FROM events ORDER BY position
+            """)
+        let keys = try db.query("SELECT key, command_hash, positions::text, recorded_at::text FROM idempotency_keys ORDER BY key")
+        return try (events.map { row in try (0..<12).map { try row.decode(String.self, at: $0) } })
+            + (keys.map { row in try (0..<4).map { try row.decode(String.self, at: $0) } })
+    }
+
+    /// Whatever migrations come after the previous release (this test names none of them).
+    @Test func aDatabaseOfThePreviousReleaseMigratesToTheHeadWithEveryEventAndReportIntact() throws {
+        try TestDatabase.with(migrated: false) { url in
+            let db = try PostgresConnection(url: url)
+            let head = try Migrator(directory: TestDatabase.schemaDirectory)
+            let previous = Migrator(migrations: head.migrations.filter { Self.previousRelease[$0.version] != nil })
+            #expect(Dictionary(uniqueKeysWithValues: previous.migrations.map { ($0.version, $0.checksum) }) == Self.previousRelease)
+            try previous.migrate(db)
+
+            // The previous release's data: events appended through its append_events (with
+            // idempotency keys), projections run, report pages rendered.
+            let driver = LedgerDriver(connection: db)
+            try driver.loadReferenceScenario()
+            var rng = SeededGenerator(seed: 12)
+            try driver.loadRandom(150, rng: &rng)
+            let store = EventStore(connection: db)
+            try store.append(
+                [NewEvent(stream: "supply-upgrade", type: "supply.received", payload: ["sku": "upgrade", "quantity": 5],
+                          businessDate: SQLDate(year: 2024, month: 3, day: 1))],
+                idempotencyKey: "before-upgrade", commandHash: "h")
+            try catchUp(db)
+            let logBefore = try log(db)
+            let reportsBefore = try StoredReports(db)
+            #expect(reportsBefore == StoredReports(try foldedReports(db)))
+
+            let applied = try head.migrate(db)
+            #expect(applied.map(\.version) == head.migrations.map(\.version).filter { Self.previousRelease[$0] == nil })
+            try head.checkUpToDate(db)
+            #expect(try log(db) == logBefore)
+            #expect(try StoredReports(db) == reportsBefore)
+            #expect(try verify(connection: db).isIntact)
+
+            // And the upgraded ledger carries on: appends chain from the old heads, the
+            // old key still replays, projections follow.
+            try driver.loadRandom(50, rng: &rng)
+            let replay = try store.append(
+                [NewEvent(stream: "supply-upgrade", type: "supply.received", payload: ["sku": "upgrade", "quantity": 5],
+                          businessDate: SQLDate(year: 2024, month: 3, day: 1))],
+                idempotencyKey: "before-upgrade", commandHash: "h")
+            #expect(replay.replayed)
+            try catchUp(db)
+            #expect(try StoredReports(db) == StoredReports(try foldedReports(db)))
+            #expect(try verify(connection: db).isIntact)
+        }
+    }
+}
+
+@Suite struct LedgerLockTests {
+    @Test func aLoginWithNoGrantsCannotTakeOrStallTheProjectionLocks() throws {
+        try TestDatabase.with { url in
+            let db = try PostgresConnection(url: url)
+            try LedgerDriver(connection: db).loadReferenceScenario()
+            try TestDatabase.withLogin(url) { strangerURL in
+                let stranger = try PostgresConnection(url: strangerURL)
+                #expect {
+                    try stranger.transaction { db in
+                        try db.query("SELECT 1 FROM projections.checkpoints WHERE projection = 'orders' FOR UPDATE")
+                    }
+                } throws: { ($0 as? PostgresError)?.isInsufficientPrivilege == true }
+                #expect {
+                    try stranger.transaction { db in try db.query("LOCK TABLE projections.checkpoints") }
+                } throws: { ($0 as? PostgresError)?.isInsufficientPrivilege == true }
+                // The advisory keys the previous release used stall nothing now.
+                try stranger.execute(script: "BEGIN")
+                for name in ProjectionName.allCases {
+                    var hash: UInt32 = 2_166_136_261
+                    for byte in name.rawValue.utf8 {
+                        hash ^= UInt32(byte)
+                        hash = hash &* 16_777_619
+                    }
+                    try stranger.query(
+                        "SELECT pg_advisory_xact_lock($1::int4, $2::int4)", [Int32(0x4C45_4447), Int32(bitPattern: hash & 0x7FFF_FFFF)])
+                }
+                let told = Mutex<[ProjectionName]>([])
+                let runner = ProjectionRunner(connection: db)
+                runner.onLockWait = { name, _ in told.withLock { $0.append(name) } }
+                #expect(try runner.runOnce() > 0)
+                try ProjectionRebuilder(connection: db).rebuild()
+                #expect(told.withLock { $0 }.isEmpty)
+                try stranger.execute(script: "ROLLBACK")
+            }
+            #expect(try StoredReports(db) == StoredReports(try foldedReports(db)))
+        }
+    }
+}
