@@ -27,18 +27,42 @@ public final class PostgresConnection {
         let keywords = ["dbname", "application_name", "options", "connect_timeout"]
         let values = [url ?? "", applicationName, options.joined(separator: " "), "10"]
         let connection = withCStrings(keywords) { k in
-            withCStrings(values) { v in PQconnectdbParams(k, v, 1) }
+            withCStrings(values) { v in PQconnectStartParams(k, v, 1) }
         }
         guard let connection else {
             throw PostgresError(kind: .connection, message: "out of memory while connecting to PostgreSQL")
         }
+        // A server in trouble may send a WARNING while we connect: libpq would print it on
+        // stderr, before the program's one error line. Notices are ignored until connected.
+        PQsetNoticeProcessor(connection, { _, _ in }, nil)
+        Self.completeConnecting(connection)
         guard PQstatus(connection) == CONNECTION_OK else {
-            let message = String(cString: PQerrorMessage(connection)).trimmingCharacters(in: .whitespacesAndNewlines)
+            var message = String(cString: PQerrorMessage(connection)).trimmingCharacters(in: .whitespacesAndNewlines)
+            if message.isEmpty { message = "timeout expired (10 s) while connecting" }
             PQfinish(connection)
             throw PostgresError(kind: .connection, message: Self.redactingSecrets(of: url, in: Self.oneLine(message)))
         }
         self.handle = connection
         installNoticeCollector()
+    }
+
+    /// Drives a connection started with PQconnectStartParams to success or failure, as
+    /// PQconnectdbParams would, giving up after `connect_timeout` (10 s).
+    static func completeConnecting(_ connection: OpaquePointer) {
+        guard PQstatus(connection) != CONNECTION_BAD else { return }
+        let deadline = ContinuousClock.now + .seconds(10)
+        var status = PGRES_POLLING_WRITING
+        while status != PGRES_POLLING_OK, status != PGRES_POLLING_FAILED {
+            let left = deadline - ContinuousClock.now
+            guard left > .zero else { return }
+            var fd = pollfd(
+                fd: PQsocket(connection), events: Int16(status == PGRES_POLLING_READING ? POLLIN : POLLOUT), revents: 0)
+            let millis = Int32(clamping: left.components.seconds * 1000 + left.components.attoseconds / 1_000_000_000_000_000)
+            let ready = poll(&fd, 1, max(1, millis))
+            if ready < 0, errno != EINTR { return }
+            if ready == 0 { continue }
+            status = PQconnectPoll(connection)
+        }
     }
 
     /// What every session needs to decode values the same way.

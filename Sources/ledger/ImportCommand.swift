@@ -219,6 +219,14 @@ struct ImportCommand: ParsableCommand {
         } catch let failure as Importer.ReadFailure {
             summary = failure.summary
             readFailure = failure.underlying as? LineReader.Failure ?? LineReader.Failure(description: "\(failure.underlying)")
+        } catch {
+            // Batches are atomic and every line has its key: whatever landed stays, and the
+            // same import again skips it.
+            let cli = CLIError.from(error)
+            guard cli.exitCode == 69 else { throw error }
+            throw CLIError.unavailable(
+                cli.message + " — the lines imported before stay imported; run the same import again once the "
+                    + "server is back: lines already imported are skipped")
         }
         progress.finish()
         for error in summary.errors {

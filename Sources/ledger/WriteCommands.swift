@@ -4,6 +4,7 @@ import Foundation
 import JSON
 import Ledger
 import LedgerApp
+import Postgres
 
 /// Turns flag values into a domain command, runs it through the command handler and prints
 /// the events it appended. Every write subcommand ends here, as does every import line.
@@ -15,7 +16,16 @@ enum WriteRunner {
         if let seconds = ProcessInfo.processInfo.environment["LEDGER_RECONNECT_TIMEOUT"].flatMap(Double.init) {
             handler.reconnectPatience = .milliseconds(Int(seconds * 1000))
         }
-        let result = try handler.handle(command, idempotencyKey: global.idempotencyKey)
+        let result: AppendResult
+        do {
+            result = try handler.handle(command, idempotencyKey: global.idempotencyKey)
+        } catch let error as PostgresError where error.isServerGone {
+            // The handler resolves a lost connection during the append itself (or says the
+            // outcome is unknown): one that escapes here came before anything was sent.
+            throw CLIError.unavailable(serverGone(error) + " — nothing was written; run the command again")
+        } catch EventStoreError.database(let error) where error.isServerGone {
+            throw CLIError.unavailable(serverGone(error) + " — nothing was written; run the command again")
+        }
         EventListing.listing(result.events, withBodies: false).print(global.format)
     }
 }
