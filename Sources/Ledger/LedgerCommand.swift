@@ -1,134 +1,71 @@
 import JSON
 
-/// A write command, as the user gave it and after its values were validated: one aggregate
-/// id, what to do to it (one case per write command of the contract, grouped by aggregate),
-/// and the business date. Deciding it is pure: `streams(in:)` says what to read,
-/// `decide(in:)` says what to append or why not.
-public enum LedgerCommand: Sendable, Equatable {
-    case startup(id: String, StartupCommand, date: Day)
-    case investment(id: String, InvestmentCommand, date: Day)
-    case lab(id: String, LabCommand, date: Day)
-    case supply(sku: String, SupplyCommand, date: Day)
-    case order(id: String, OrderCommand, date: Day)
-}
-
-extension LedgerCommand {
-    /// The business date of the events this command records.
-    public var date: Day {
-        switch self {
-        case .startup(_, _, let date), .investment(_, _, let date), .lab(_, _, let date),
-            .supply(_, _, let date), .order(_, _, let date):
-            date
-        }
-    }
-
+/// A write command, as the user gave it and after its values were checked: which command
+/// (its spec), the flag values, and what they mean to the domain (`action`). Deciding it is
+/// pure: `streams(in:)` says what to read, `decide(in:)` says what to append or why not.
+public struct LedgerCommand: Sendable, Equatable {
     /// `"<group>.<subcommand>"` exactly as in the contract: `invest.commit`, `order.place`.
-    public var name: String {
-        switch self {
-        case .startup(_, let c, _):
-            switch c { case .register: "startup.register" }
-        case .investment(_, let c, _):
-            switch c {
-            case .commit: "invest.commit"
-            case .disburse: "invest.disburse"
-            case .mark: "invest.mark"
-            case .exit: "invest.exit"
-            case .writeOff: "invest.write-off"
-            }
-        case .lab(_, let c, _):
-            switch c {
-            case .plan: "lab.plan"
-            case .addPartner: "lab.add-partner"
-            case .raiseBudget: "lab.raise-budget"
-            case .recordExpense: "lab.expense"
-            case .reachMilestone: "lab.milestone"
-            case .open: "lab.open"
-            case .close: "lab.close"
-            }
-        case .supply(_, let c, _):
-            switch c { case .receive: "supply.receive" }
-        case .order(_, let c, _):
-            switch c {
-            case .place: "order.place"
-            case .allocate: "order.allocate"
-            case .ship: "order.ship"
-            case .deliver: "order.deliver"
-            case .invoice: "order.invoice"
-            case .pay: "order.pay"
-            case .cancel: "order.cancel"
-            }
-        }
+    public let name: String
+    /// The checked flag values the command was built from.
+    public let arguments: CommandArguments
+    /// What to do, to which aggregate, on which business date.
+    public let action: Action
+
+    /// One case per aggregate a command can address, with its id, the aggregate's own
+    /// command and the business date.
+    public enum Action: Sendable, Equatable {
+        case startup(id: String, StartupCommand, date: Day)
+        case investment(id: String, InvestmentCommand, date: Day)
+        case lab(id: String, LabCommand, date: Day)
+        case supply(sku: String, SupplyCommand, date: Day)
+        case order(id: String, OrderCommand, date: Day)
     }
+
+    /// Every write command, in the contract's order: CLI subcommands, import and `--help`
+    /// are derived from this list.
+    public static let specs: [any CommandSpec.Type] = [
+        RegisterStartup.self,
+        CommitInvestment.self, DisburseInvestment.self, MarkInvestment.self, ExitInvestment.self,
+        WriteOffInvestment.self,
+        PlanLab.self, AddLabPartner.self, RaiseLabBudget.self, RecordLabExpense.self, ReachLabMilestone.self,
+        OpenLab.self, CloseLab.self,
+        ReceiveSupply.self,
+        PlaceOrder.self, AllocateOrder.self, ShipOrder.self, DeliverOrder.self, InvoiceOrder.self, PayOrder.self,
+        CancelOrder.self,
+    ]
+
+    /// All write command names, for help and import.
+    public static let names: [String] = specs.map { $0.name }
+
+    private static let specsByName: [String: any CommandSpec.Type] = Dictionary(
+        uniqueKeysWithValues: specs.map { ($0.name, $0) })
+
+    /// The spec named `name` (`"order.place"`), if any.
+    public static func spec(named name: String) -> (any CommandSpec.Type)? { specsByName[name] }
+
+    /// Parses a write command from its name (`"order.place"`) and flag values keyed by long
+    /// flag name without dashes. A missing required flag, an unknown flag or a malformed
+    /// value is bad usage: the error names the flag and says how to fix it. No `date` means
+    /// `today`.
+    public static func parse(name: String, fields: [String: String], today: Day) throws(ValueError) -> LedgerCommand {
+        guard let spec = specsByName[name] else {
+            throw ValueError("unknown command '\(name)' — use one of: \(names.joined(separator: ", "))")
+        }
+        return try parse(spec, fields: fields, today: today)
+    }
+
+    /// Parses flag values for a known spec.
+    public static func parse(_ spec: any CommandSpec.Type, fields: [String: String], today: Day) throws(ValueError) -> LedgerCommand {
+        let arguments = try CommandArguments(spec, fields: fields, today: today)
+        return LedgerCommand(name: spec.name, arguments: arguments, action: try spec.action(arguments))
+    }
+
+    /// The business date of the events this command records.
+    public var date: Day { action.date }
 
     /// The command as flag values (long flag names without dashes), normalised: parsing
     /// these again with `parse(name:fields:today:)` gives back an equal command.
-    public var fields: [String: String] {
-        var f: [String: String] = ["date": date.description]
-        func money(_ flag: String, _ amount: Money) {
-            f[flag] = amount.decimalString
-            f["currency"] = amount.currency.code
-        }
-        switch self {
-        case .startup(let id, .register(let name, let sector, let country), _):
-            f["startup"] = id
-            f["name"] = name
-            f["sector"] = sector
-            f["country"] = country
-        case .investment(let id, let c, _):
-            f["investment"] = id
-            switch c {
-            case .commit(let startup, let round, let instrument, let amount, let ownership, let postMoney):
-                f["startup"] = startup
-                f["round"] = round
-                f["instrument"] = instrument.rawValue
-                money("amount", amount)
-                f["ownership"] = ownership
-                if let postMoney { money("post-money", postMoney) }
-            case .disburse(let amount): money("amount", amount)
-            case .mark(let fairValue): money("fair-value", fairValue)
-            case .exit(let proceeds): money("proceeds", proceeds)
-            case .writeOff(let reason): f["reason"] = reason
-            }
-        case .lab(let id, let c, _):
-            f["lab"] = id
-            switch c {
-            case .plan(let name, let city, let budget):
-                f["name"] = name
-                f["city"] = city
-                money("budget", budget)
-            case .addPartner(let partner): f["partner"] = partner
-            case .raiseBudget(let amount, let reason):
-                money("amount", amount)
-                f["reason"] = reason
-            case .recordExpense(let category, let amount, let description):
-                f["category"] = category.rawValue
-                money("amount", amount)
-                f["description"] = description
-            case .reachMilestone(let name): f["name"] = name
-            case .open, .close: break
-            }
-        case .supply(let sku, .receive(let quantity), _):
-            f["sku"] = sku
-            f["quantity"] = String(quantity)
-        case .order(let id, let c, _):
-            f["order"] = id
-            switch c {
-            case .place(let customer, let sku, let quantity, let unitPrice):
-                f["customer"] = customer
-                f["sku"] = sku
-                f["quantity"] = String(quantity)
-                money("unit-price", unitPrice)
-            case .allocate(let quantity): f["quantity"] = String(quantity)
-            case .ship(let shipment, let quantity):
-                f["shipment"] = shipment
-                f["quantity"] = String(quantity)
-            case .deliver(let shipment): f["shipment"] = shipment
-            case .invoice(let amount), .pay(let amount): money("amount", amount)
-            case .cancel(let reason): f["reason"] = reason
-            }
-        }
-        return f
-    }
+    public var fields: [String: String] { arguments.fields }
 
     /// A canonical description used to tell "same command" for idempotency: equal commands
     /// give equal JSON (`{"command": name, <flag>: <value as string>, …}`, the shape of an
@@ -137,6 +74,23 @@ extension LedgerCommand {
         var members: [String: JSON] = ["command": .string(name)]
         for (key, value) in fields { members[key] = .string(value) }
         return .object(members)
+    }
+
+    public func streams(in world: LedgerWorld) -> [StreamName] { action.streams(in: world) }
+
+    public func decide(in world: LedgerWorld) throws(Rejection) -> [(stream: StreamName, event: LedgerEvent)] {
+        try action.decide(in: world)
+    }
+}
+
+extension LedgerCommand.Action {
+    /// The business date of the events this command records.
+    public var date: Day {
+        switch self {
+        case .startup(_, _, let date), .investment(_, _, let date), .lab(_, _, let date),
+            .supply(_, _, let date), .order(_, _, let date):
+            date
+        }
     }
 
     /// The streams this command must read before deciding, as far as the world loaded so far

@@ -89,15 +89,17 @@ public struct LedgerEvent: Sendable, Equatable {
         return LedgerEvent(date: date, fact: fact)
     }
 
-    /// Every event type name, with its current schema version.
-    public static let types: [(type: String, schemaVersion: Int)] = [
-        ("startup.registered", 1),
-        ("investment.committed", 1), ("investment.disbursed", 1), ("investment.marked", 1),
-        ("investment.exited", 1), ("investment.written_off", 1),
-        ("lab.planned", 1), ("lab.partner_added", 1), ("lab.budget_raised", 1), ("lab.expense_recorded", 2),
-        ("lab.milestone_reached", 1), ("lab.opened", 1), ("lab.closed", 1),
-        ("supply.received", 1), ("supply.allocated", 1), ("supply.released", 1),
-        ("order.placed", 1), ("order.allocated", 1), ("order.shipment_dispatched", 1),
-        ("order.shipment_delivered", 1), ("order.invoiced", 1), ("order.paid", 1), ("order.cancelled", 1),
-    ]
+    /// Every event type name, with its current schema version: the types the write
+    /// commands declare they append (`CommandSpec.events`).
+    public static let types: [(type: String, schemaVersion: Int)] = {
+        var seen = Set<String>()
+        return LedgerCommand.specs.flatMap { $0.events }.filter { seen.insert($0).inserted }
+            .map { ($0, schemaVersion(of: $0)) }
+    }()
+
+    /// The schema version written for `type` now: 1, unless its payload changed shape (a
+    /// `lab.expense_recorded` gained its category in version 2).
+    static func schemaVersion(of type: String) -> Int {
+        type == "lab.expense_recorded" ? 2 : 1
+    }
 }

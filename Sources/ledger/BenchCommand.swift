@@ -79,8 +79,11 @@ struct BenchAppend: ParsableCommand {
                     throw error
                 }
                 let sku = "bench-\(run)-\(i)"
-                func command(_ n: Int) -> LedgerCommand {
-                    .supply(sku: sku, .receive(quantity: Int64(1 + (n * 7919) % 64)), date: BenchWorkload.day(n))
+                func command(_ n: Int) throws -> LedgerCommand {
+                    try LedgerCommand.parse(
+                        ReceiveSupply.self,
+                        fields: ["sku": sku, "quantity": String(1 + (n * 7919) % 64), "date": BenchWorkload.day(n).description],
+                        today: .today)
                 }
                 do {
                     _ = try handler.handle(command(0), idempotencyKey: "\(run)-\(i)-warmup")
@@ -94,8 +97,9 @@ struct BenchAppend: ParsableCommand {
                 latencies.reserveCapacity(perClient[i])
                 let clock = ContinuousClock()
                 for n in 0..<perClient[i] {
+                    let next = try command(n + 1)
                     let t0 = clock.now
-                    _ = try handler.handle(command(n + 1), idempotencyKey: "\(run)-\(i)-\(n)")
+                    _ = try handler.handle(next, idempotencyKey: "\(run)-\(i)-\(n)")
                     latencies.append((clock.now - t0).milliseconds)
                 }
                 return latencies

@@ -118,7 +118,7 @@ import Testing
         for text in ["100", "100.0", "0.01", "12.5", "99.9999"] {
             var fields = Self.examples[1].1
             fields["ownership"] = text
-            guard case .investment(_, .commit(_, _, _, _, let ownership, _), _) = try parse("invest.commit", fields) else {
+            guard case .investment(_, .commit(_, _, _, _, let ownership, _), _) = try parse("invest.commit", fields).action else {
                 Issue.record("not a commit"); continue
             }
             #expect(ownership == text)
@@ -127,7 +127,7 @@ import Testing
 
     @Test func postMoneyIsInTheCommitmentsCurrency() throws {
         let command = try parse("invest.commit", Self.examples[1].1)
-        guard case .investment(_, .commit(_, _, _, let amount, _, let postMoney), _) = command else {
+        guard case .investment(_, .commit(_, _, _, let amount, _, let postMoney), _) = command.action else {
             Issue.record("not a commit"); return
         }
         #expect(amount == usd(cents: 125_050))

@@ -40,41 +40,61 @@ struct CommandGenerator {
         return "\(prefix)\(max(0, size - 1 - Int(number(0...2))))"
     }
 
+    /// A command as the CLI or an import line gives it, parsed by its spec.
     mutating func next() -> LedgerCommand {
+        let (name, fields) = nextFields()
+        return try! LedgerCommand.parse(name: name, fields: fields.merging(["date": date.description]) { a, _ in a }, today: date)
+    }
+
+    /// `flag`: an amount drawn from `range` (in minor units), with its `currency`.
+    mutating func amount(_ flag: String, _ range: ClosedRange<Int64>) -> [String: String] {
+        let m = money(range)
+        return [flag: m.decimalString, "currency": m.currency.code]
+    }
+
+    mutating func nextFields() -> (String, [String: String]) {
         issued += 1
         let startup = recent("s"), investment = recent("i"), lab = recent("l"), order = recent("o")
         let sku = pick(["a100", "h100"]), shipment = pick(["sh1", "sh2", "sh3"])
         switch number(0...21) {
-        case 0: return .startup(id: startup, .register(name: "Startup", sector: nil, country: "JP"), date: date)
-        case 1: return .investment(id: investment, .commit(startup: startup, round: "seed", instrument: .equity,
-                                                         amount: money(1...1000), ownership: nil, postMoney: nil), date: date)
-        case 2, 3: return .investment(id: investment, .disburse(amount: money(1...400)), date: date)
-        case 4: return .investment(id: investment, .mark(fairValue: money(0...2000)), date: date)
+        case 0: return ("startup.register", ["startup": startup, "name": "Startup", "country": "JP"])
+        case 1:
+            return ("invest.commit", ["investment": investment, "startup": startup, "round": "seed", "instrument": "equity"]
+                .merging(amount("amount", 1...1000)) { a, _ in a })
+        case 2, 3: return ("invest.disburse", ["investment": investment].merging(amount("amount", 1...400)) { a, _ in a })
+        case 4: return ("invest.mark", ["investment": investment].merging(amount("fair-value", 0...2000)) { a, _ in a })
         case 5:
             // Exits and write-offs end an investment: keep them rare so others live on.
             switch number(0...5) {
-            case 0: return .investment(id: investment, .exit(proceeds: money(0...3000)), date: date)
-            case 1: return .investment(id: investment, .writeOff(reason: "failed"), date: date)
-            default: return .investment(id: investment, .mark(fairValue: money(0...2000)), date: date)
+            case 0: return ("invest.exit", ["investment": investment].merging(amount("proceeds", 0...3000)) { a, _ in a })
+            case 1: return ("invest.write-off", ["investment": investment, "reason": "failed"])
+            default: return ("invest.mark", ["investment": investment].merging(amount("fair-value", 0...2000)) { a, _ in a })
             }
-        case 6: return .lab(id: lab, .plan(name: "Lab", city: "Tokyo", budget: money(0...1000)), date: date)
-        case 7: return .lab(id: lab, .raiseBudget(amount: money(1...300), reason: "more"), date: date)
-        case 8, 9: return .lab(id: lab, .recordExpense(category: pick(ExpenseCategory.allCases), amount: money(1...300), description: nil), date: date)
+        case 6: return ("lab.plan", ["lab": lab, "name": "Lab", "city": "Tokyo"].merging(amount("budget", 0...1000)) { a, _ in a })
+        case 7: return ("lab.raise-budget", ["lab": lab, "reason": "more"].merging(amount("amount", 1...300)) { a, _ in a })
+        case 8, 9:
+            return ("lab.expense", ["lab": lab, "category": pick(ExpenseCategory.allCases).rawValue]
+                .merging(amount("amount", 1...300)) { a, _ in a })
         case 10:
             let partner = pick(["RIKEN", "UTokyo", "AIST"])
-            return .lab(id: lab, pick([.open, .open, .close, .addPartner(partner: partner), .addPartner(partner: partner),
-                                       .reachMilestone(name: "m")]), date: date)
-        case 11, 12: return .supply(sku: sku, .receive(quantity: number(1...40)), date: date)
-        case 13: return .order(id: order, .place(customer: "C", sku: sku, quantity: number(1...60), unitPrice: money(1...100)), date: date)
-        case 14, 15: return .order(id: order, .allocate(quantity: number(1...30)), date: date)
-        case 16, 17: return .order(id: order, .ship(shipment: shipment, quantity: number(1...25)), date: date)
-        case 18: return .order(id: order, .deliver(shipment: shipment), date: date)
-        case 19: return .order(id: order, .invoice(amount: money(1...3000)), date: date)
-        case 20: return .order(id: order, .pay(amount: money(1...2000)), date: date)
+            return pick([
+                ("lab.open", ["lab": lab]), ("lab.open", ["lab": lab]), ("lab.close", ["lab": lab]),
+                ("lab.add-partner", ["lab": lab, "partner": partner]), ("lab.add-partner", ["lab": lab, "partner": partner]),
+                ("lab.milestone", ["lab": lab, "name": "m"]),
+            ])
+        case 11, 12: return ("supply.receive", ["sku": sku, "quantity": String(number(1...40))])
+        case 13:
+            return ("order.place", ["order": order, "customer": "C", "sku": sku, "quantity": String(number(1...60))]
+                .merging(amount("unit-price", 1...100)) { a, _ in a })
+        case 14, 15: return ("order.allocate", ["order": order, "quantity": String(number(1...30))])
+        case 16, 17: return ("order.ship", ["order": order, "shipment": shipment, "quantity": String(number(1...25))])
+        case 18: return ("order.deliver", ["order": order, "shipment": shipment])
+        case 19: return ("order.invoice", ["order": order].merging(amount("amount", 1...3000)) { a, _ in a })
+        case 20: return ("order.pay", ["order": order].merging(amount("amount", 1...2000)) { a, _ in a })
         default:
             return number(0...2) == 0
-                ? .order(id: order, .cancel(reason: "withdrawn"), date: date)
-                : .order(id: order, .allocate(quantity: number(1...30)), date: date)
+                ? ("order.cancel", ["order": order, "reason": "withdrawn"])
+                : ("order.allocate", ["order": order, "quantity": String(number(1...30))])
         }
     }
 }
@@ -125,7 +145,7 @@ struct CommandGenerator {
         var broken: [String] = []
     }
 
-    /// Runs a seeded random sequence through parse-free decide/evolve, stopping at the first
+    /// Runs a seeded random sequence through parse and decide/evolve, stopping at the first
     /// broken invariant (reported with the seed and step, to replay).
     static func simulate(seed: UInt64, steps: Int = 600) throws -> Run {
         var generator = CommandGenerator(random: SplitMix64(seed: seed))

@@ -1,6 +1,6 @@
 /// How an investment is made: a priced round (`equity`), a SAFE, or a convertible `note`.
 /// The instrument decides which terms (ownership, post-money valuation) make sense.
-public enum Instrument: String, Sendable, Equatable, CaseIterable {
+public enum Instrument: String, Sendable, Equatable, CaseIterable, FlagChoice {
     case equity
     case safe
     case note

@@ -1,5 +1,5 @@
 /// What a lab's money was spent on; reports break spending down by it.
-public enum ExpenseCategory: String, Sendable, Equatable, Hashable, CaseIterable, Comparable {
+public enum ExpenseCategory: String, Sendable, Equatable, Hashable, CaseIterable, Comparable, FlagChoice {
     case facility, equipment, staff, compute, other
 
     public init(parsing text: String) throws(ValueError) {

@@ -31,10 +31,7 @@ public enum LabEvent: Sendable, Equatable {
         }
     }
 
-    var schemaVersion: Int {
-        if case .expenseRecorded = self { return 2 }
-        return 1
-    }
+    var schemaVersion: Int { LedgerEvent.schemaVersion(of: type) }
 
     var payload: JSON {
         var p = PayloadBuilder(["lab": .string(lab)])
