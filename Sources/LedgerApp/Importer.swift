@@ -231,7 +231,10 @@ public final class Importer {
         guard let name = members.removeValue(forKey: "command")?.stringValue else {
             throw ValueError("missing \"command\" (e.g. \"order.place\")")
         }
-        let explicitKey = members.removeValue(forKey: "idempotency-key")?.stringValue
+        let explicitKey = try members.removeValue(forKey: "idempotency-key").map { value throws(ValueError) in
+            guard let key = value.stringValue else { throw ValueError("--idempotency-key: expected a string") }
+            return try FreeText.parse(key, flag: "idempotency-key", maxLength: FreeText.maxLabelLength)
+        }
         var fields: [String: String] = [:]
         for (key, value) in members {
             switch value {

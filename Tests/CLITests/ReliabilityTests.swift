@@ -270,6 +270,9 @@ import TestSupport
                 expectOneLineError(output, status: 64, containing: why)
                 #expect(!output.stderr.contains("\u{1B}"))
             }
+            let badKey = #"{"command":"supply.receive","sku":"h100","quantity":1,"idempotency-key":"k\u001b[2J"}"#
+            let imported = try ledger.run(["import", "-"], stdin: badKey + "\n")
+            expectOneLineError(imported, status: 64, containing: "line 1: --idempotency-key: must be one line without control characters")
             #expect(try ledger.eventCount() == 0)
             #expect(try ledger.run(register + ["--name", "Sakana AI", "--actor", "山田 花子"]).status == 0)
         }
@@ -370,5 +373,44 @@ import TestSupport
             #expect(last.hasPrefix("error: gave up waiting for a lock"), "stderr: \(run.stderr)")
             #expect(try ledger.run(["projections", "run"]).status == 0)
         }
+    }
+}
+
+/// #16 items 5 and 7: what the server says in passing, and what bench shows.
+@Suite struct OneLineAndSecretTests {
+    /// A server WARNING during a command (as a crashing server sends one) used to be printed
+    /// by libpq on stderr, around the program's own output.
+    @Test func serverNoticesNeverReachStderr() throws {
+        try withLedger { ledger in
+            try PostgresConnection(url: ledger.databaseURL!).execute(
+                script: """
+                    CREATE FUNCTION test_warn() RETURNS trigger LANGUAGE plpgsql AS $$
+                    BEGIN RAISE WARNING 'terminating connection because of crash of another server process'; RETURN NULL; END $$;
+                    CREATE TRIGGER test_warn AFTER INSERT ON events FOR EACH STATEMENT EXECUTE FUNCTION test_warn();
+                    """)
+            let output = try ledger.run(["supply", "receive", "--sku", "h100", "--quantity", "1"])
+            #expect(output.status == 0)
+            #expect(output.stderr.isEmpty, "stderr: \(output.stderr)")
+            let refused = try ledger.run(["order", "allocate", "--order", "nope", "--quantity", "1"])
+            expectOneLineError(refused, status: 65, containing: "nope")
+        }
+    }
+
+    @Test func benchKeepDoesNotPrintThePassword() throws {
+        // The test server trusts loopback, so any password gets in: the point is what is shown.
+        let admin = try TestDatabase.adminURL
+        guard var parts = URLComponents(string: admin) else { return }
+        parts.password = "s3cret-pw"
+        let ledger = LedgerBinary(databaseURL: parts.string!)
+        let output = try ledger.run(["bench", "append", "--events", "40", "--keep"])
+        let kept = output.stderr.split(separator: "\n").first { $0.contains("kept bench database") }
+        if let name = kept?.split(separator: " ").dropFirst(3).first?.dropLast() {
+            try PostgresConnection(url: admin).execute(script: "DROP DATABASE IF EXISTS \(name) WITH (FORCE)")
+        }
+        #expect(output.status == 0, "stderr: \(output.stderr)")
+        #expect(kept != nil, "stderr: \(output.stderr)")
+        #expect(kept?.contains(":***@") == true, "stderr: \(output.stderr)")
+        #expect(!output.stderr.contains("s3cret-pw"))
+        #expect(!output.stdout.contains("s3cret-pw"))
     }
 }
