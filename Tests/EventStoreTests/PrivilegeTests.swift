@@ -134,7 +134,13 @@ import TestSupport
                 #expect {
                     try callAppend(app, [sent("s-1", version: 1)])
                 } throws: { error in
-                    sqlState(error) == "LE001"
+                    (error as? PostgresError)?.constraint == "events_stream_version_key"
+                }
+                #expect {
+                    try EventStore(connection: app).append([event("s-1")], expecting: ["s-1": .noStream], heads: ["s-1": .empty])
+                } throws: { error in
+                    if case .conflict(let stream, _, _)? = error as? EventStoreError { return stream == "s-1" }
+                    return false
                 }
                 try callAppend(app, [sent("s-1", version: 2, previous: headHash), sent("s-2", version: 1)])
                 #expect(try counts(owner) == [3, 0])
