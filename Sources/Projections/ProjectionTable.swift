@@ -22,9 +22,6 @@ public protocol ProjectionTable: ReportRow {
     var key: String { get }
     /// Every column's value in COPY text form, in `tableColumns` order (nil for NULL).
     var columnValues: [String?] { get }
-    /// The report's values, in `columns` order: `json` and the printed forms come from these
-    /// (a test holds `cells` and `json` together).
-    var cells: [ReportCell] { get }
 }
 
 extension PortfolioPosition: ProjectionTable {
@@ -62,43 +59,6 @@ extension PortfolioPosition: ProjectionTable {
             disbursed.decimalString, fairValue.decimalString, proceeds.decimalString, moic, status.rawValue,
             latestMark?.decimalString,
         ]
-    }
-}
-
-extension PortfolioPosition {
-    public var cells: [ReportCell] {
-        [
-            .text(investment), .text(startup), .text(round), .text(instrument.rawValue), .text(currency.code),
-            .money(committed), .money(disbursed), .money(fairValue), .money(proceeds), .optionalText(moic),
-            .text(status.rawValue),
-        ]
-    }
-}
-
-extension LabSummary {
-    public var cells: [ReportCell] {
-        let json = self.json
-        return [
-            .text(lab), .text(name), .text(city), .text(currency.code), .money(budget), .money(spent), .money(remaining),
-            .text(status.rawValue), .json(json["partners"]!, currency: currency),
-            .json(json["milestones"]!, currency: currency), .json(json["spent_by_category"]!, currency: currency),
-        ]
-    }
-}
-
-extension OrderSummary {
-    public var cells: [ReportCell] {
-        [
-            .text(order), .text(customer), .text(sku), .text(currency.code), .integer(quantity), .money(unitPrice),
-            .integer(allocated), .integer(shipped), .integer(delivered), .money(invoiced), .money(paid),
-            .money(outstanding), .text(status.rawValue),
-        ]
-    }
-}
-
-extension SupplyPosition {
-    public var cells: [ReportCell] {
-        [.text(sku), .integer(received), .integer(allocated), .integer(shipped), .integer(available)]
     }
 }
 

@@ -28,14 +28,17 @@ public struct ReportPage: Sendable, Equatable {
     public static let cellSeparator: UInt8 = 0x1F
 
     /// Renders rows (in key order) as one page.
-    public init<Row: ProjectionTable>(firstKey: String, rows: some Collection<Row>) {
-        let columns = Row.columns
+    public init<Row: ReportRow>(firstKey: String, rows: some Collection<Row>) {
+        self.init(firstKey: firstKey, columnCount: Row.report.columns.count, cells: rows.lazy.map(\.cells))
+    }
+
+    /// Renders rows of cells (in key order) as one page: the one place a cell becomes text.
+    public init(firstKey: String, columnCount: Int, cells rows: some Collection<[ReportCell]>) {
         var csv = ""
         var cells = ""
-        var widths = Array(repeating: 0, count: columns.count)
-        var numeric = Array(repeating: true, count: columns.count)
-        for row in rows {
-            let values = row.cells
+        var widths = Array(repeating: 0, count: columnCount)
+        var numeric = Array(repeating: true, count: columnCount)
+        for values in rows {
             csv += ReportText.csvLine(values)
             for (i, cell) in ReportText.tableCells(values).enumerated() {
                 if i > 0 { cells.unicodeScalars.append("\u{1F}") }
@@ -321,6 +324,11 @@ public struct PrintablePage: Sendable {
     init(layout: PageLayout, text: Text) {
         self.layout = layout
         self.text = text
+    }
+
+    /// A page rendered in memory, for printing its CSV lines or its table cells.
+    public init(_ page: ReportPage, _ part: ReportPages.Part) {
+        self.init(layout: page.layout, text: .rendered(part == .csv ? page.csv : page.cells))
     }
 
     /// The page's text as UTF-8, valid inside `body` only.

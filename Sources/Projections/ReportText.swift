@@ -1,39 +1,11 @@
 import JSON
 import Ledger
 
-/// How a report column's value is written: JSON and CSV carry exact values, a table shows
-/// amounts with their currency.
-public enum ReportColumnKind: Sendable, Equatable {
-    /// A JSON string; an empty CSV cell is the empty string.
-    case text
-    /// A JSON string or null; an empty CSV cell is null (MOIC before any disbursement).
-    case optionalText
-    /// An amount: a JSON decimal string, shown as `¥4,500,000` in a table.
-    case money
-    /// A count of units: a JSON number.
-    case integer
-    /// A list or an object: JSON in JSON, canonical JSON text in a CSV cell.
-    case json
-}
-
 extension ProjectionName {
-    /// The report's columns, in the contract's order (the JSON keys).
-    public var columns: [String] { rowType.columns }
-
-    /// How each of `columns` is written.
-    public var columnKinds: [ReportColumnKind] {
-        columns.map { column in
-            switch column {
-            case "quantity", "allocated", "shipped", "delivered", "received", "available": .integer
-            case "partners", "milestones", "spent_by_category": .json
-            case "moic": .optionalText
-            case "committed", "disbursed", "fair_value", "proceeds", "budget", "spent", "remaining",
-                "unit_price",
-                "invoiced", "paid", "outstanding":
-                .money
-            default: .text
-            }
-        }
+    /// The report's columns, in the contract's order (the JSON keys), with their kinds.
+    public var columns: [ReportColumn] {
+        func columns<Row: ProjectionTable>(_ type: Row.Type) -> [ReportColumn] { Row.report.columns }
+        return columns(rowType)
     }
 }
 
@@ -41,15 +13,7 @@ extension ProjectionName {
 /// prints the same bytes: CSV fields (RFC 4180) and table cells.
 public enum ReportText {
     /// A value as a bare cell: strings as they are, lists and objects as canonical JSON.
-    public static func plain(_ value: JSON?) -> String {
-        switch value {
-        case nil, .null?: return ""
-        case .string(let s)?: return s
-        case .number(let n)?: return n
-        case .bool(let b)?: return b ? "true" : "false"
-        case let other?: return other.canonicalString
-        }
-    }
+    public static func plain(_ value: JSON?) -> String { ReportCell.plain(value) }
 
     /// One CSV field, quoted when it must be (RFC 4180).
     public static func csvField(_ s: String) -> String {
@@ -158,63 +122,5 @@ public enum ReportText {
         let suffix = String(String.UnicodeScalarView(rest))
         return suffix.count == 4 && suffix.first == " "
             && suffix.dropFirst().allSatisfy { $0.isUppercase && $0.isASCII }
-    }
-}
-
-/// One value of a report row, typed, so its JSON value, CSV field and table cell all come
-/// from the same figure without parsing it back from text.
-public enum ReportCell: Sendable, Equatable {
-    case text(String)
-    /// Null when absent (MOIC before any disbursement).
-    case optionalText(String?)
-    case money(Money)
-    case integer(Int64)
-    /// A list or an object; amounts inside are in `currency`.
-    case json(JSON, currency: Currency)
-
-    /// The value in the JSON report.
-    public var json: JSON {
-        switch self {
-        case .text(let s): .string(s)
-        case .optionalText(let s): s.map(JSON.string) ?? .null
-        case .money(let m): .string(m.decimalString)
-        case .integer(let n): JSON(n)
-        case .json(let value, _): value
-        }
-    }
-
-    /// The exact value as text (a CSV field before quoting): amounts as decimal strings,
-    /// lists and objects as canonical JSON, nothing for null.
-    public var exact: String {
-        switch self {
-        case .text(let s): s
-        case .optionalText(let s): s ?? ""
-        case .money(let m): m.decimalString
-        case .integer(let n): String(n)
-        case .json(let value, _): value.canonicalString
-        }
-    }
-
-    /// For people: amounts with their currency (`¥4,500,000`), milestones as `name (date)`,
-    /// categories as `compute ¥1,250,000; …` (zero amounts left out), partners joined.
-    public var display: String {
-        switch self {
-        case .text(let s): return s
-        case .optionalText(let s): return s ?? ""
-        case .money(let m): return m.formatted
-        case .integer(let n): return String(n)
-        case .json(.array(let items), _):
-            return items.map { item in
-                if let name = item["name"]?.stringValue, let date = item["date"]?.stringValue { return "\(name) (\(date))" }
-                return ReportText.plain(item)
-            }.joined(separator: "; ")
-        case .json(.object(let members), let currency):
-            return members.keys.sorted().compactMap { key in
-                guard let amount = members[key]?.stringValue else { return nil }
-                guard let money = try? Money.exact(amount, currency) else { return "\(key) \(amount)" }
-                return money.isZero ? nil : "\(key) \(money.formatted)"
-            }.joined(separator: "; ")
-        case .json(let value, _): return ReportText.plain(value)
-        }
     }
 }

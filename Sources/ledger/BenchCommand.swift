@@ -288,7 +288,7 @@ struct BenchReportCommand: ParsableCommand {
                 for format in [OutputFormat.table, .json, .csv] {
                     let suffix = format == .table ? "" : "_\(format.rawValue)"
                     let inProcess = try median {
-                        try ReportPrinter.print(name, format, from: db, to: ByteOutput(descriptor: devNull))
+                        try ReportPrinter.print(name.columns, format, from: .stored(name, db), to: ByteOutput(descriptor: devNull))
                     }
                     let process = try median {
                         let child = try runChild(

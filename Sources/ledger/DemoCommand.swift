@@ -46,7 +46,7 @@ struct DemoCommand: ParsableCommand {
                 print("# \(kind.rawValue)")
                 listing.print(.csv)
             case .json:
-                reports.append(["report": .string(kind.rawValue), "rows": .array(listing.rows)])
+                reports.append(["report": .string(kind.rawValue), "rows": .array(listing.objects)])
             }
         }
         if global.format == .json { Listing(columns: ["report", "rows"], rows: reports).print(.json) }

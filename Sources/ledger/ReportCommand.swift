@@ -7,7 +7,7 @@ import Projections
 
 extension ProjectionName {
     /// The report as domain rows: read from the projection, or folded from the events
-    /// dated on or before `asOf`. Table cells come from `ReportText`, as in report pages.
+    /// dated on or before `asOf`, as typed cells for the report printer.
     func listing(_ db: PostgresConnection, asOf: Day?) throws -> Listing {
         let reader = ReportReader(connection: db)
         switch self {
@@ -19,7 +19,7 @@ extension ProjectionName {
     }
 
     static func listing<Row: ProjectionTable>(_ rows: [Row]) -> Listing {
-        Listing(columns: Row.columns, rows: rows.map(\.json), display: rows.map { ReportText.tableCells($0.cells) })
+        Listing(columns: Row.report.columns, rows: rows.map(\.cells))
     }
 }
 
@@ -62,8 +62,8 @@ extension ReportSubcommand {
         let db = try global.connect()
         guard let day else {
             // The current state is printed from the report's pages, ready-rendered by the
-            // projection runner (see `ReportPage`): the same bytes as the rows below.
-            return try ReportPrinter.print(Self.report, global.format, from: db, to: ByteOutput())
+            // projection runner (see `ReportPage`); the rows below go through the same printer.
+            return try ReportPrinter.print(Self.report.columns, global.format, from: .stored(Self.report, db), to: ByteOutput())
         }
         try Self.report.listing(db, asOf: day).print(global.format)
     }

@@ -227,42 +227,64 @@ struct JSONKeys: Sendable {
     }
 }
 
-/// `ledger report NAME` without `--as-of`: prints the report's pages (see `ReportPage`),
-/// in any format, without building a row object per row.
+/// Where the pages of a report come from: the pages the projection keeps
+/// (`projections.report_pages`, streamed), or rows rendered here into one page (`--as-of`,
+/// and every other listing). Both go through the same printer, so they agree by
+/// construction.
+enum PageSource {
+    case stored(ProjectionName, PostgresConnection)
+    case rendered(ReportPage)
+
+    func stream(
+        _ part: ReportPages.Part, layout: ([PageLayout]) throws -> Void, page: (Int, PrintablePage) throws -> Void
+    ) throws {
+        switch self {
+        case .stored(let name, let db):
+            try ReportPages.stream(name, part, on: db, layout: layout, page: page)
+        case .rendered(let rendered):
+            try layout([rendered.layout])
+            try page(0, PrintablePage(rendered, part))
+        }
+    }
+}
+
+/// The one printer of reports and listings: one function per format (CSV, JSON, table) over
+/// pages of typed cells rendered once (`ReportPage`), whatever the pages come from. A new
+/// format is one more case here.
 enum ReportPrinter {
-    static func print(_ name: ProjectionName, _ format: OutputFormat, from db: PostgresConnection, to out: ByteOutput)
+    static func print(_ columns: [ReportColumn], _ format: OutputFormat, from source: PageSource, to out: ByteOutput)
         throws
     {
-        let columns = name.columns
+        let names = columns.map(\.name)
         switch format {
         case .csv:
-            out.append(columns.joined(separator: ",") + "\n")
-            try ReportPages.stream(name, .csv, on: db, layout: { _ in }, page: { _, page in page.withText { out.append($0) } })
+            out.append(names.joined(separator: ",") + "\n")
+            try source.stream(.csv, layout: { _ in }, page: { _, page in page.withText { out.append($0) } })
         case .json:
-            let keys = JSONKeys(columns)
-            let kinds = name.columnKinds
+            let keys = JSONKeys(names)
+            let kinds = columns.map(\.kind)
             var anyRows = false
             out.append(UInt8(ascii: "["))
-            try printPages(name, .csv, from: db, to: out) { layouts in
+            try printPages(source, .csv, to: out) { layouts in
                 anyRows = layouts.contains { $0.rowCount > 0 }
                 return { page, out, afterRows in writeJSON(page, keys: keys, kinds: kinds, afterRows: afterRows, to: out) }
             }
             out.append(anyRows ? "\n]\n" : "]\n")
         case .table:
             var rows = 0
-            try printPages(name, .table, from: db, to: out) { layouts in
-                var widths = columns.map(\.count)
-                var numeric = Array(repeating: true, count: columns.count)
-                for page in layouts where page.rowCount > 0 && page.widths.count == columns.count {
+            try printPages(source, .table, to: out) { layouts in
+                var widths = names.map(\.count)
+                var numeric = Array(repeating: true, count: names.count)
+                for page in layouts where page.rowCount > 0 && page.widths.count == names.count {
                     rows += page.rowCount
-                    for i in columns.indices {
+                    for i in names.indices {
                         widths[i] = max(widths[i], page.widths[i])
                         numeric[i] = numeric[i] && page.numeric[i]
                     }
                 }
-                if rows == 0 { numeric = Array(repeating: false, count: columns.count) }
+                if rows == 0 { numeric = Array(repeating: false, count: names.count) }
                 let table = TextTable(widths: widths, numeric: numeric)
-                table.appendHeader(columns, to: out)
+                table.appendHeader(names, to: out)
                 return { page, out, _ in writeTable(page, table, to: out) }
             }
             if rows == 0 { out.append("(no rows)\n") }
@@ -282,15 +304,14 @@ enum ReportPrinter {
     /// their layouts. A large report is converted by two threads taking pages in turn while
     /// the rest still arrive (`PageWorkers`); a small one here, page by page.
     static func printPages(
-        _ name: ProjectionName, _ part: ReportPages.Part, from db: PostgresConnection, to out: ByteOutput,
-        _ prepare: ([PageLayout]) -> PageConverter
+        _ source: PageSource, _ part: ReportPages.Part, to out: ByteOutput, _ prepare: ([PageLayout]) -> PageConverter
     ) throws {
         var convert: PageConverter?
         var workers: PageWorkers?
         var rowsBefore: [Bool] = []
         do {
-            try ReportPages.stream(
-                name, part, on: db,
+            try source.stream(
+                part,
                 layout: { layouts in
                     let converter = prepare(layouts)
                     convert = converter
@@ -315,8 +336,8 @@ enum ReportPrinter {
         workers?.finish()
     }
 
-    /// JSON rows from the pages' CSV lines: the same bytes as `Listing` prints for the
-    /// domain rows (a test holds them together). One pass over the bytes, no value built.
+    /// JSON rows from the pages' CSV lines, each value written as its column's kind says.
+    /// One pass over the bytes, no value built.
     static func writeJSON(
         _ page: PrintablePage, keys: JSONKeys, kinds: [ReportColumnKind], afterRows: Bool, to out: ByteOutput
     ) {
@@ -352,6 +373,7 @@ enum ReportPrinter {
                         let value = UnsafeBufferPointer(rebasing: bytes[start..<p])
                         p += 1
                         switch kind {
+                        case .integer where value.isEmpty, .json where value.isEmpty: out.append(null)
                         case .integer, .json: out.append(value)
                         case .optionalText where value.isEmpty: out.append(null)
                         case .text, .optionalText, .money:

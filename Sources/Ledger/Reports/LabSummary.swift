@@ -78,23 +78,22 @@ public struct LabSummary: Sendable, Equatable {
         spent.minorUnits >= budget.minorUnits ? .zero(currency) : budget.minus(spent)
     }
 
-    /// The contract's keys, in order: the report's columns.
-    public static let columns = [
-        "lab", "name", "city", "currency", "budget", "spent", "remaining", "status", "partners", "milestones",
-        "spent_by_category",
-    ]
-
-    /// The row object of `ledger report labs --format json`.
-    public var json: JSON {
-        var byCategory: [String: JSON] = [:]
-        for (category, amount) in spentByCategory { byCategory[category.rawValue] = .string(amount.decimalString) }
-        return [
-            "lab": .string(lab), "name": .string(name), "city": .string(city), "currency": .string(currency.code),
-            "budget": .string(budget.decimalString), "spent": .string(spent.decimalString),
-            "remaining": .string(remaining.decimalString), "status": .string(status.rawValue),
-            "partners": .array(partners.map(JSON.string)),
-            "milestones": .array(milestones.map { ["name": .string($0.name), "date": .string($0.date.description)] }),
-            "spent_by_category": .object(byCategory),
-        ]
-    }
+    /// The report's columns, in the contract's order (the JSON keys), each with its value.
+    /// Tables show partners joined, milestones as `name (date)` and spending as
+    /// `compute ¥1,250,000; …` (categories with nothing spent left out).
+    public static let report = ReportColumns<LabSummary>([
+        .text("lab") { $0.lab }, .text("name") { $0.name }, .text("city") { $0.city },
+        .text("currency") { $0.currency.code }, .money("budget") { $0.budget }, .money("spent") { $0.spent },
+        .money("remaining") { $0.remaining }, .text("status") { $0.status.rawValue },
+        .json("partners") { (.array($0.partners.map(JSON.string)), $0.partners.joined(separator: "; ")) },
+        .json("milestones") {
+            (.array($0.milestones.map { ["name": .string($0.name), "date": .string($0.date.description)] }),
+             $0.milestones.map { "\($0.name) (\($0.date))" }.joined(separator: "; "))
+        },
+        .json("spent_by_category") { row in
+            let spent = row.spentByCategory.sorted { $0.key.rawValue < $1.key.rawValue }
+            return (.object(Dictionary(uniqueKeysWithValues: spent.map { ($0.key.rawValue, JSON.string($0.value.decimalString)) })),
+                    spent.filter { !$0.value.isZero }.map { "\($0.key.rawValue) \($0.value.formatted)" }.joined(separator: "; "))
+        },
+    ])
 }

@@ -98,21 +98,13 @@ public struct OrderSummary: Sendable, Equatable {
         return .placed
     }
 
-    /// The contract's keys, in order: the report's columns.
-    public static let columns = [
-        "order", "customer", "sku", "currency", "quantity", "unit_price", "allocated", "shipped", "delivered",
-        "invoiced", "paid", "outstanding", "status",
-    ]
-
-    /// The row object of `ledger report orders --format json`.
-    public var json: JSON {
-        [
-            "order": .string(order), "customer": .string(customer), "sku": .string(sku),
-            "currency": .string(currency.code), "quantity": JSON(quantity),
-            "unit_price": .string(unitPrice.decimalString), "allocated": JSON(allocated), "shipped": JSON(shipped),
-            "delivered": JSON(delivered), "invoiced": .string(invoiced.decimalString),
-            "paid": .string(paid.decimalString), "outstanding": .string(outstanding.decimalString),
-            "status": .string(status.rawValue),
-        ]
-    }
+    /// The report's columns, in the contract's order (the JSON keys), each with its value.
+    public static let report = ReportColumns<OrderSummary>([
+        .text("order") { $0.order }, .text("customer") { $0.customer }, .text("sku") { $0.sku },
+        .text("currency") { $0.currency.code }, .integer("quantity") { $0.quantity },
+        .money("unit_price") { $0.unitPrice }, .integer("allocated") { $0.allocated },
+        .integer("shipped") { $0.shipped }, .integer("delivered") { $0.delivered },
+        .money("invoiced") { $0.invoiced }, .money("paid") { $0.paid }, .money("outstanding") { $0.outstanding },
+        .text("status") { $0.status.rawValue },
+    ])
 }

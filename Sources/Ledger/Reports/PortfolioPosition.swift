@@ -90,20 +90,12 @@ public struct PortfolioPosition: Sendable, Equatable {
         return "\(whole).\(hundredths < 10 ? "0" : "")\(hundredths)"
     }
 
-    /// The contract's keys, in order: the report's columns.
-    public static let columns = [
-        "investment", "startup", "round", "instrument", "currency", "committed", "disbursed", "fair_value",
-        "proceeds", "moic", "status",
-    ]
-
-    /// The row object of `ledger report portfolio --format json`.
-    public var json: JSON {
-        [
-            "investment": .string(investment), "startup": .string(startup), "round": .string(round),
-            "instrument": .string(instrument.rawValue), "currency": .string(currency.code),
-            "committed": .string(committed.decimalString), "disbursed": .string(disbursed.decimalString),
-            "fair_value": .string(fairValue.decimalString), "proceeds": .string(proceeds.decimalString),
-            "moic": moic.map(JSON.string) ?? .null, "status": .string(status.rawValue),
-        ]
-    }
+    /// The report's columns, in the contract's order (the JSON keys), each with its value.
+    public static let report = ReportColumns<PortfolioPosition>([
+        .text("investment") { $0.investment }, .text("startup") { $0.startup }, .text("round") { $0.round },
+        .text("instrument") { $0.instrument.rawValue }, .text("currency") { $0.currency.code },
+        .money("committed") { $0.committed }, .money("disbursed") { $0.disbursed },
+        .money("fair_value") { $0.fairValue }, .money("proceeds") { $0.proceeds },
+        .optionalText("moic") { $0.moic }, .text("status") { $0.status.rawValue },
+    ])
 }

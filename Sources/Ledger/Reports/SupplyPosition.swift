@@ -51,14 +51,9 @@ public struct SupplyPosition: Sendable, Equatable {
     /// Received − allocated: units free to allocate.
     public var available: Int64 { received - allocated }
 
-    /// The contract's keys, in order: the report's columns.
-    public static let columns = ["sku", "received", "allocated", "shipped", "available"]
-
-    /// The row object of `ledger report supply --format json`.
-    public var json: JSON {
-        [
-            "sku": .string(sku), "received": JSON(received), "allocated": JSON(allocated),
-            "shipped": JSON(shipped), "available": JSON(available),
-        ]
-    }
+    /// The report's columns, in the contract's order (the JSON keys), each with its value.
+    public static let report = ReportColumns<SupplyPosition>([
+        .text("sku") { $0.sku }, .integer("received") { $0.received }, .integer("allocated") { $0.allocated },
+        .integer("shipped") { $0.shipped }, .integer("available") { $0.available },
+    ])
 }
