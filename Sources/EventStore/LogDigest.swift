@@ -207,16 +207,9 @@ struct LogTree {
         }
         var positions: [Int64] = []
         var hashes: [[UInt8]] = []
-        try db.forEachRow(
-            """
-            SELECT position, hash FROM reporting.event_log
-            WHERE (transaction_id, position) > ($1::text::xid8, $2::bigint)
-              AND transaction_id < $3::xid8
-            ORDER BY transaction_id, position
-            """, [String(after.transactionID), after.position, horizon]
-        ) { row in
-            positions.append(try row.decode(Int64.self, at: 0))
-            hashes.append(try row.decode(Bytes.self, at: 1).bytes)
+        try SettledSnapshot.forEachEvent(on: db, horizon: horizon, after: after, columns: "hash") { row, at in
+            positions.append(at.position)
+            hashes.append(try row.decode(Bytes.self, at: 2).bytes)
         }
         return LogTree(db: db, stored: stored, tailPositions: positions, tailHashes: hashes)
     }
@@ -333,16 +326,9 @@ extension LogDigest {
         var hashes: [[UInt8]] = []
         positions.reserveCapacity(Int(min(size, 10_000_000)))
         hashes.reserveCapacity(Int(min(size, 10_000_000)))
-        try db.forEachRow(
-            """
-            SELECT position, hash FROM reporting.event_log
-            WHERE transaction_id < $2::xid8
-            ORDER BY transaction_id, position
-            LIMIT $1
-            """, [size, horizon]
-        ) { row in
-            positions.append(try row.decode(Int64.self, at: 0))
-            hashes.append(try row.decode(Bytes.self, at: 1).bytes)
+        try SettledSnapshot.forEachEvent(on: db, horizon: horizon, limit: size, columns: "hash") { row, at in
+            positions.append(at.position)
+            hashes.append(try row.decode(Bytes.self, at: 2).bytes)
         }
         let rootHex = hexString(root)
         if hashes.count == Int(size), MerkleHash.root(hashes[...]) == root {

@@ -26,9 +26,13 @@ public enum SettledSnapshot {
                 return try db.transaction(.repeatableRead) { db in
                     if readOnly { try db.execute(script: "SET TRANSACTION READ ONLY") }
                     let horizon = try horizon(db)
+                        // The log's last event through the index (a range condition on xid8
+                    // would be planned as a scan of the whole table).
                     let heldBack = try db.query(
-                        "SELECT EXISTS (SELECT 1 FROM reporting.event_log WHERE transaction_id >= $1::xid8)", [horizon],
-                        prepared: true)[0].decode(Bool.self, at: 0)
+                        """
+                        SELECT coalesce((SELECT transaction_id FROM reporting.event_log
+                                         ORDER BY transaction_id DESC, position DESC LIMIT 1) >= $1::xid8, false)
+                        """, [horizon], prepared: true)[0].decode(Bool.self, at: 0)
                     if heldBack, clock.now < deadline { throw HeldBack() }
                     return try body(db, horizon)
                 }
@@ -44,5 +48,42 @@ public enum SettledSnapshot {
 
     static func horizon(_ db: PostgresConnection) throws -> String {
         try db.query("SELECT log_horizon()::text", prepared: true)[0].decode(String.self, at: 0)
+    }
+}
+
+extension SettledSnapshot {
+    /// Calls `body` with every settled event after `after` (below `horizon`), in log order,
+    /// at most `limit` of them, reading `columns` of `reporting.event_log` — in keyset pages
+    /// that walk the (transaction_id, position) index. One query over the whole log would
+    /// not: PostgreSQL has no statistics for xid8 and plans a sort of every row instead.
+    /// In `body`, the row holds `columns` from index 2 (0 and 1 are the log place), and
+    /// `at` is the event's checkpoint.
+    public static func forEachEvent(
+        on db: PostgresConnection, horizon: String, after: Checkpoint = .start, limit: Int64? = nil,
+        columns: String, pageSize: Int = 20_000, _ body: (Row, _ at: Checkpoint) throws -> Void
+    ) throws {
+        var cursor = after
+        var left = limit ?? .max
+        while left > 0 {
+            let wanted = Int(min(Int64(pageSize), left))
+            var read = 0
+            // Columns are this program's constants; every value is bound.
+            try db.forEachRow(
+                """
+                SELECT transaction_id::text::bigint AS log_transaction, position AS log_position, \(columns)
+                FROM reporting.event_log
+                WHERE (transaction_id, position) > ($1::text::xid8, $2::bigint) AND transaction_id < $3::xid8
+                ORDER BY event_log.transaction_id, event_log.position
+                LIMIT $4
+                """, [String(cursor.transactionID), cursor.position, horizon, wanted]
+            ) { row in
+                cursor = Checkpoint(
+                    transactionID: UInt64(try row.decode(Int64.self, at: 0)), position: try row.decode(Int64.self, at: 1))
+                read += 1
+                try body(row, cursor)
+            }
+            left -= Int64(read)
+            if read < wanted { return }
+        }
     }
 }

@@ -126,15 +126,11 @@ final class LogScan {
             }
         }
         defer { group.wait() }
-        try db.forEachRow(
-            """
-            SELECT transaction_id::text::bigint, position, stream, version, type, schema_version, payload::text,
-                   metadata::text, business_date, event_id, hash
-            FROM reporting.event_log
-            WHERE transaction_id < $1::xid8
-            ORDER BY transaction_id, position
-            """, [horizon]
-        ) { row in
+        // Row layout: 0 transaction id, 1 position (the log place), then these columns.
+        try SettledSnapshot.forEachEvent(
+            on: db, horizon: horizon,
+            columns: "stream, version, type, schema_version, payload::text, metadata::text, business_date, event_id, hash"
+        ) { row, _ in
             let position = try row.decode(Int64.self, at: 1)
             let payload: JSON
             do {
