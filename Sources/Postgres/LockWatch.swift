@@ -67,6 +67,9 @@ public final class LockWatch: Sendable {
             } else if !db.isOpen {
                 return
             } else {
+                // The watched session ended (or the process moved on to another): stop.
+                let alive = (try? db.query("SELECT 1 FROM pg_stat_activity WHERE pid = $1", [Int(pid)]).isEmpty == false) ?? false
+                if !alive { return }
                 last = ""
             }
             guard sleep(.seconds(1), unless: stopped) else { return }

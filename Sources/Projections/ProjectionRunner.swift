@@ -155,7 +155,8 @@ public final class ProjectionRunner {
         maxBackoff: Duration = .seconds(30), shouldStop: () -> Bool,
         onLockWait: ((ProjectionName, Int32?) -> Void)? = nil,
         onBatch: ((Int) -> Void)? = nil, onReconnect: ((any Error, Duration) -> Void)? = nil,
-        onHeldBack: ((EventStore.LogHolder) -> Void)? = nil
+        onHeldBack: ((EventStore.LogHolder) -> Void)? = nil,
+        onLockWaitNote: (@Sendable (String) -> Void)? = nil
     ) throws {
         // When a pass applies nothing, whether an open transaction holds the log back —
         // looked at every few seconds, told once per holder.
@@ -168,6 +169,9 @@ public final class ProjectionRunner {
                 let connection = try PostgresConnection(
                     url: databaseURL, applicationName: EventStore.followerApplicationName, settings: settings)
                 connectedOnce = true
+                // Any lock this session waits on for over a second is said (see LockWatch).
+                let watch = onLockWaitNote.map { LockWatch(url: databaseURL, pid: connection.backendPID, report: $0) }
+                defer { watch?.stop() }
                 try connection.listen(EventStore.notificationChannel)
                 let runner = ProjectionRunner(connection: connection, batchSize: batchSize)
                 runner.onLockWait = onLockWait

@@ -70,7 +70,8 @@ struct ProjectionsRun: ParsableCommand {
                 databaseURL: global.resolvedURL, settings: global.sessionSettings, shouldStop: shouldStop, onLockWait: lockWaitMessage,
                 onBatch: { n in say("applied \(n) events") },
                 onReconnect: { error, wait in say("connection lost (\(error)); reconnecting in \(wait)") },
-                onHeldBack: { holder in say("warning: \(holder)") })
+                onHeldBack: { holder in say("warning: \(holder)") },
+                onLockWaitNote: { say("note: \($0)") })
             say("stopped")
             return
         }

@@ -376,6 +376,48 @@ import TestSupport
     }
 }
 
+extension SilentWaitTests {
+    /// The follower says so too, when a lock holds it up.
+    @Test func aFollowerHeldByALockSaysWhatItWaitsFor() throws {
+        try withLedger { ledger in
+            #expect(try ledger.run(["supply", "receive", "--sku", "h100", "--quantity", "1"]).status == 0)
+            let holder = try PostgresConnection(url: ledger.databaseURL!, applicationName: "test-holder")
+            try holder.execute(script: "BEGIN; LOCK TABLE projections.supply IN ACCESS EXCLUSIVE MODE")
+            let process = Process()
+            process.executableURL = URL(fileURLWithPath: LedgerBinary.path)
+            process.arguments = ["projections", "run", "--follow"]
+            var env = ProcessInfo.processInfo.environment
+            env["DATABASE_URL"] = ledger.databaseURL
+            process.environment = env
+            let err = Pipe()
+            process.standardError = err
+            process.standardOutput = FileHandle.nullDevice
+            try process.run()
+            let db = try PostgresConnection(url: ledger.databaseURL!)
+            var waited = false
+            for _ in 0..<200 where !waited {
+                // The note comes a second after the wait starts; give it two.
+                waited = try db.query(
+                    """
+                    SELECT 1 FROM pg_stat_activity WHERE datname = current_database()
+                      AND application_name = 'ledger follower' AND wait_event_type = 'Lock'
+                      AND now() - state_change > interval '2.5 seconds'
+                    """
+                ).count == 1
+                if !waited { usleep(50_000) }
+            }
+            // SIGKILL: a child of the test process may inherit SIGTERM blocked.
+            kill(process.processIdentifier, SIGKILL)
+            try holder.execute(script: "ROLLBACK")
+            let stderr = String(decoding: err.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+            process.waitUntilExit()
+            #expect(waited)
+            #expect(stderr.contains("note: waiting for a lock on table projections.supply"), "stderr: \(stderr)")
+            #expect(stderr.contains("PID \(holder.backendPID) (test-holder"), "stderr: \(stderr)")
+        }
+    }
+}
+
 /// #16 items 5 and 7: what the server says in passing, and what bench shows.
 @Suite struct OneLineAndSecretTests {
     /// A server WARNING during a command (as a crashing server sends one) used to be printed
