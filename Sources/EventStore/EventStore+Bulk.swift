@@ -31,6 +31,13 @@ extension EventStore {
         defer { try? notifyFollowers() }
         do {
             return try connection.transaction { db in
+                // The period lock, as append_events takes it (Schema/010): wait for a close
+                // in progress, then the `periods` stream must be where it was when the batch
+                // was decided, or the batch is decided again (and a line dated inside a
+                // period closed meanwhile is refused).
+                if let periods = heads["periods"] {
+                    try db.query("SELECT expect_periods_version($1)", [periods.version], prepared: true)
+                }
                 // Application logins may not write to events themselves: the batch goes into
                 // this session's staging tables, and one function of the ledger's checks and
                 // moves it, assigning positions (Schema/009_appends_through_functions.sql).

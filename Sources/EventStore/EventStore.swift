@@ -230,6 +230,29 @@ public final class EventStore {
         }
     }
 
+    /// The streams the command that appended `position` wrote to (empty when there is no
+    /// such event): the events of the same transaction with the same correlation id — or,
+    /// for imported lines, the same idempotency key. Reversing a command reverses them all.
+    public func streamsOfCommand(containing position: Int64) throws(EventStoreError) -> [String] {
+        do {
+            return try connection.query(
+                """
+                SELECT DISTINCT e.stream FROM events t
+                JOIN events e ON e.transaction_id = t.transaction_id
+                 AND (e.position = t.position
+                      OR coalesce(e.metadata->>'correlation_id', e.metadata->>'idempotency_key')
+                         = coalesce(t.metadata->>'correlation_id', t.metadata->>'idempotency_key'))
+                WHERE t.position = $1
+                ORDER BY e.stream
+                """, [position], prepared: true
+            ).map { try $0.decode(String.self, at: 0) }
+        } catch let error as PostgresError {
+            throw EventStoreError.from(error)
+        } catch {
+            throw .database(PostgresError(kind: .client, message: "\(error)"))
+        }
+    }
+
     /// One stream's events in version order.
     public func readStream(_ stream: String) throws(EventStoreError) -> [EventRecord] {
         try readStreams([stream])[stream] ?? []

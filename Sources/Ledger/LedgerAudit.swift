@@ -1,3 +1,5 @@
+import JSON
+
 /// Replays the log, in log order, against the same rules that decide commands, and says
 /// which rule an event breaks — however it got into the log (a forged insert, a bug, an old
 /// program). `ledger verify` runs it over every event.
@@ -13,14 +15,25 @@ public struct LedgerAudit: Sendable {
     /// Stock-side events decided with an order event and not seen yet, by order id, with the
     /// position of the order event that announced them.
     private var expectedStockSide: [String: (event: LedgerEvent, position: Int64)] = [:]
+    /// The events of the streams that hold reversals (a reversal folds its stream again
+    /// without the events reversed so far), and the positions reversed so far.
+    private let streamsWithReversals: Set<String>
+    private var history: [String: [(position: Int64, event: LedgerEvent)]] = [:]
+    private var reversed: [Int64: Int64] = [:]
 
-    public init() {}
+    /// `streamsWithReversals`: the streams holding an `entry.reversed` (their events are
+    /// kept, to fold them again at each reversal; no other stream's are).
+    public init(streamsWithReversals: Set<String> = []) {
+        self.streamsWithReversals = streamsWithReversals
+    }
 
     /// Checks one event recorded on `stream` at `position`, then folds it in (also when it
     /// breaks a rule, so one bad event is reported once, not with everything after it).
     public mutating func check(_ event: LedgerEvent, on stream: String, at position: Int64) throws(Rejection) {
+        if streamsWithReversals.contains(stream) { history[stream, default: []].append((position, event)) }
+        if case .entry(let e) = event.fact { return try checkReversal(e, event, on: stream, at: position) }
         defer { world.apply(event) }
-        if event.stream.rawValue != stream {
+        if let own = event.stream, own.rawValue != stream {
             throw Rejection(
                 rule: "wrong_stream",
                 message: "\(event.type) names \(event.stream) in its payload but is recorded on stream \(stream)")
@@ -54,6 +67,35 @@ public struct LedgerAudit: Sendable {
         }
     }
 
+    /// A reversal names an earlier event of its own stream, not reversed yet, not itself a
+    /// reversal or a period event, not dated later than it; it may not be dated inside a
+    /// closed period. Then the stream is folded again without the events reversed so far.
+    private mutating func checkReversal(_ e: EntryEvent, _ event: LedgerEvent, on stream: String, at position: Int64)
+        throws(Rejection)
+    {
+        guard let target = history[stream]?.first(where: { $0.position == e.reverses }), e.reverses < position else {
+            throw Rejection(
+                rule: "unknown_position",
+                message: "the reversal names position \(e.reverses), which is no earlier event of stream \(stream)")
+        }
+        if let by = reversed[e.reverses] {
+            throw Rejection(rule: "already_reversed", message: "position \(e.reverses) was already reversed, by position \(by)")
+        }
+        switch target.event.fact {
+        case .entry: throw Rejection(rule: "cannot_reverse_reversal", message: "position \(e.reverses) is itself a reversal")
+        case .period: throw Rejection(rule: "not_reversible", message: "position \(e.reverses) is a \(target.event.type)")
+        default: break
+        }
+        if event.date < target.event.date {
+            throw Rejection(
+                rule: "reversal_before_event",
+                message: "the reversal is dated \(event.date), before the event it reverses (\(target.event.date))")
+        }
+        try world.periods.check(event.date)
+        reversed[e.reverses] = position
+        world.replay(StreamName(rawValue: stream), events: history[stream] ?? [])
+    }
+
     /// An order event whose stock side never followed, if any (checked after the last event).
     public var missingStockSide: (position: Int64, message: String)? {
         guard let (order, open) = expectedStockSide.min(by: { $0.value.position < $1.value.position }) else {
@@ -66,6 +108,23 @@ public struct LedgerAudit: Sendable {
     /// event's values as the flags of that command, parsed by its spec, must read back as
     /// given.
     static func command(recording event: LedgerEvent) throws(Rejection) -> LedgerCommand {
+        // A period event carries the digest, which is not a flag: built from its values.
+        if case .period(let e) = event.fact {
+            var fields = ["through": e.through.description]
+            var digest = JSON.null
+            switch e {
+            case .closed(_, let reason, let d):
+                fields["reason"] = reason
+                digest = d
+            case .reopened(_, let reason): fields["reason"] = reason
+            }
+            do throws(ValueError) {
+                return try LedgerCommand.parse(name: e.type == "period.closed" ? "period.close" : "period.reopen", fields: fields, today: event.date)
+                    .withDigest(digest)
+            } catch {
+                throw Rejection(rule: "malformed_value", message: "\(event.type) holds a value no command accepts: \(error.message)")
+            }
+        }
         let (name, fields) = flags(recording: event)
         do throws(ValueError) {
             let parsed = try LedgerCommand.parse(name: name, fields: fields, today: event.date)
@@ -136,6 +195,8 @@ public struct LedgerAudit: Sendable {
             return ("supply.receive", f)
         case .supply(.allocated), .supply(.released):
             preconditionFailure("stock sides are checked against their order event")
+        case .entry, .period:
+            preconditionFailure("reversals and period events are checked above")
         case .order(let e):
             f["order"] = e.order
             switch e {

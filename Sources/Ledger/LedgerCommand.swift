@@ -19,6 +19,10 @@ public struct LedgerCommand: Sendable, Equatable {
         case lab(id: String, LabCommand, date: Day)
         case supply(sku: String, SupplyCommand, date: Day)
         case order(id: String, OrderCommand, date: Day)
+        /// `ledger reverse`: undo the command that appended the event at `position`.
+        case reverse(position: Int64, reason: String, date: Day)
+        /// `ledger period close|reopen`.
+        case period(PeriodCommand, date: Day)
     }
 
     /// Every write command, in the contract's order: CLI subcommands, import and `--help`
@@ -32,6 +36,7 @@ public struct LedgerCommand: Sendable, Equatable {
         ReceiveSupply.self,
         PlaceOrder.self, AllocateOrder.self, ShipOrder.self, DeliverOrder.self, InvoiceOrder.self, PayOrder.self,
         CancelOrder.self,
+        ReverseEntry.self, ClosePeriod.self, ReopenPeriod.self,
     ]
 
     /// All write command names, for help and import.
@@ -76,7 +81,22 @@ public struct LedgerCommand: Sendable, Equatable {
         return .object(members)
     }
 
-    public func streams(in world: LedgerWorld) -> [StreamName] { action.streams(in: world) }
+    /// Every command also reads `periods`: the lock it must respect (and whose version its
+    /// append expects, see `guardedStreams`).
+    public func streams(in world: LedgerWorld) -> [StreamName] { action.streams(in: world) + [.periods] }
+
+    /// Streams a command reads without appending to, whose version its append must still
+    /// expect: `periods`, so that a close and a write dated inside the closed period cannot
+    /// both commit (the append path also takes a lock a close waits for: see Schema/010).
+    public static let guardedStreams: [StreamName] = [.periods]
+
+    /// The same command carrying the log's digest (a period close stores the one taken just
+    /// before it; the application takes it, and it is no part of what the user typed).
+    public func withDigest(_ digest: JSON) -> LedgerCommand {
+        guard case .period(.close(let through, let reason, _), let date) = action else { return self }
+        return LedgerCommand(
+            name: name, arguments: arguments, action: .period(.close(through: through, reason: reason, digest: digest), date: date))
+    }
 
     public func decide(in world: LedgerWorld) throws(Rejection) -> [(stream: StreamName, event: LedgerEvent)] {
         try action.decide(in: world)
@@ -88,7 +108,7 @@ extension LedgerCommand.Action {
     public var date: Day {
         switch self {
         case .startup(_, _, let date), .investment(_, _, let date), .lab(_, _, let date),
-            .supply(_, _, let date), .order(_, _, let date):
+            .supply(_, _, let date), .order(_, _, let date), .reverse(_, _, let date), .period(_, let date):
             date
         }
     }
@@ -100,6 +120,10 @@ extension LedgerCommand.Action {
     /// among them, so the handler can append with the versions it read.
     public func streams(in world: LedgerWorld) -> [StreamName] {
         switch self {
+        case .reverse(let position, _, _):
+            return world.streamsOfCommand[position] ?? []
+        case .period:
+            return []
         case .startup(let id, _, _):
             return [.startup(id)]
         case .investment(let id, let c, _):
@@ -124,7 +148,32 @@ extension LedgerCommand.Action {
     /// rule that refuses the command.
     public func decide(in world: LedgerWorld) throws(Rejection) -> [(stream: StreamName, event: LedgerEvent)] {
         let date = self.date
+        if case .period(let c, _) = self {
+            return try Periods.decide(c, state: world.periods, today: world.today)
+                .map { (.periods, LedgerEvent(date: date, fact: .period($0))) }
+        }
+        if let today = world.today, date > today {
+            throw Rejection(
+                rule: "date_in_future",
+                message: "\(date) is later than today (\(today)) — a business date cannot be in the future; check --date")
+        }
+        try world.periods.check(date)
+        if let (stream, kind, creates) = aggregate {
+            if let created = world.createdOn[stream], date < created {
+                throw Rejection(
+                    rule: "date_before_creation",
+                    message: "\(date) is before \(kind) \(stream.parts?.id ?? stream.rawValue) was \(Rejection.participle(kind)) on \(created) — give --date \(created) or later")
+            }
+            // An id stays taken even when the event that created it was reversed.
+            if creates, world.existingStreams.contains(stream) {
+                throw .alreadyExists(kind, stream.parts?.id ?? stream.rawValue)
+            }
+        }
         switch self {
+        case .reverse(let position, let reason, _):
+            return try Reversal.decide(position: position, reason: reason, date: date, in: world)
+        case .period:
+            preconditionFailure("decided above")
         case .startup(let id, let c, _):
             return try Startup.decide(c, id: id, state: world.startups[id])
                 .map { (.startup(id), LedgerEvent(date: date, fact: .startup($0))) }
@@ -157,6 +206,23 @@ extension LedgerCommand.Action {
                 }
             }
             return out
+        }
+    }
+}
+
+extension LedgerCommand.Action {
+    /// The aggregate stream this command is about, its kind, and whether the command
+    /// creates it; nil for stock receipts, reversals and periods (no lower date bound).
+    var aggregate: (stream: StreamName, kind: String, creates: Bool)? {
+        switch self {
+        case .startup(let id, _, _): (.startup(id), "startup", true)
+        case .investment(let id, let c, _):
+            if case .commit = c { (.investment(id), "investment", true) } else { (.investment(id), "investment", false) }
+        case .lab(let id, let c, _):
+            if case .plan = c { (.lab(id), "lab", true) } else { (.lab(id), "lab", false) }
+        case .order(let id, let c, _):
+            if case .place = c { (.order(id), "order", true) } else { (.order(id), "order", false) }
+        case .supply, .reverse, .period: nil
         }
     }
 }

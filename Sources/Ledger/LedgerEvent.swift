@@ -12,6 +12,10 @@ public struct LedgerEvent: Sendable, Equatable {
         case lab(LabEvent)
         case supply(SupplyEvent)
         case order(OrderEvent)
+        /// A correction (`entry.reversed`), on the stream of the event it reverses.
+        case entry(EntryEvent)
+        /// A period close or reopen, on stream `periods`.
+        case period(PeriodEvent)
     }
 
     /// The business date: when it happened, as the user stated it (stored outside the payload).
@@ -31,6 +35,8 @@ public struct LedgerEvent: Sendable, Equatable {
         case .lab(let e): e.type
         case .supply(let e): e.type
         case .order(let e): e.type
+        case .entry(let e): e.type
+        case .period(let e): e.type
         }
     }
 
@@ -49,17 +55,31 @@ public struct LedgerEvent: Sendable, Equatable {
         case .lab(let e): e.payload
         case .supply(let e): e.payload
         case .order(let e): e.payload
+        case .entry(let e): e.payload
+        case .period(let e): e.payload
         }
     }
 
-    /// The stream this event belongs to.
-    public var stream: StreamName {
+    /// The stream this event belongs to; nil for a reversal, which goes on the stream of the
+    /// event it reverses.
+    public var stream: StreamName? {
         switch fact {
         case .startup(let e): .startup(e.startup)
         case .investment(let e): .investment(e.investment)
         case .lab(let e): .lab(e.lab)
         case .supply(let e): .supply(sku: e.sku)
         case .order(let e): .order(e.order)
+        case .entry: nil
+        case .period: .periods
+        }
+    }
+
+    /// Whether this event creates its aggregate's id (such an event can only be reversed
+    /// once every later event of its stream is; the id then stays taken).
+    public var createsStream: Bool {
+        switch fact {
+        case .startup(.registered), .investment(.committed), .lab(.planned), .order(.placed): true
+        default: false
         }
     }
 
@@ -81,6 +101,10 @@ public struct LedgerEvent: Sendable, Equatable {
                 fact = .investment(e)
             } else if let e = try StartupEvent.decode(type: type, payload: payload) {
                 fact = .startup(e)
+            } else if let e = try EntryEvent.decode(type: type, payload: payload) {
+                fact = .entry(e)
+            } else if let e = try PeriodEvent.decode(type: type, payload: payload) {
+                fact = .period(e)
             } else {
                 fact = nil
             }

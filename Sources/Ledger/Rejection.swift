@@ -23,16 +23,22 @@ extension Rejection {
         "order_cancelled", "over_allocation", "insufficient_supply", "over_shipment",
         "duplicate_shipment", "unknown_shipment", "already_delivered",
         "over_invoicing", "over_payment",
+        "date_in_future", "date_before_creation", "period_closed", "period_already_closed", "period_not_closed",
+        "unknown_position", "already_reversed", "cannot_reverse_reversal", "not_reversible", "reversal_before_event",
+        "reversal_leaves_events",
     ]
 
+    static func participle(_ kind: String) -> String {
+        switch kind {
+        case "investment": "committed"
+        case "lab": "planned"
+        case "order": "placed"
+        default: "registered"
+        }
+    }
+
     static func alreadyExists(_ kind: String, _ id: String) -> Rejection {
-        let participle =
-            switch kind {
-            case "investment": "committed"
-            case "lab": "planned"
-            case "order": "placed"
-            default: "registered"
-            }
+        let participle = participle(kind)
         return Rejection(
             rule: "already_exists", message: "\(kind) \(id) is already \(participle) — choose another id")
     }

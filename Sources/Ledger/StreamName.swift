@@ -12,6 +12,8 @@ public struct StreamName: Hashable, Sendable, CustomStringConvertible, Comparabl
     public static func lab(_ id: String) -> StreamName { StreamName(rawValue: "lab-" + id) }
     public static func order(_ id: String) -> StreamName { StreamName(rawValue: "order-" + id) }
     public static func supply(sku: String) -> StreamName { StreamName(rawValue: "supply-" + sku) }
+    /// Every period close and reopen.
+    public static let periods = StreamName(rawValue: "periods")
 
     /// The kinds of stream, in the prefix form they take in a name.
     public static let kinds = ["startup", "investment", "lab", "order", "supply"]

@@ -24,13 +24,24 @@ public final class CommandHandler {
     private let remembersStreams: Bool
     /// The streams loaded so far. Reset for every command unless the handler remembers
     /// streams; reset after every conflict regardless.
-    private var loaded = LoadedStreams()
+    private var loaded: LoadedStreams
+    /// The log's digest object (`size, root, position, recorded_at`) as `ledger digest`
+    /// prints it: a period close stores the one taken just before it (`LogDigest.current`).
+    public var logDigest: (() throws -> JSON)?
 
-    public init(connection: PostgresConnection, actor: String, maxAttempts: Int = 8, remembersStreams: Bool = false) {
+    /// `today`: the latest business date a command may carry (today in the ledger's time
+    /// zone, `Day.today()`); nil checks no upper bound (domain tests of old dates).
+    public init(
+        connection: PostgresConnection, actor: String, maxAttempts: Int = 8, remembersStreams: Bool = false,
+        today: Day? = Day.todayOrNil()
+    ) {
         self.store = EventStore(connection: connection)
         self.actor = actor
         self.maxAttempts = maxAttempts
         self.remembersStreams = remembersStreams
+        self.loaded = LoadedStreams(today: today)
+        let connection = store.connection
+        self.logDigest = { try LogDigest.current(on: connection).json }
     }
 
     /// Why a command was not carried out.
@@ -73,10 +84,11 @@ public final class CommandHandler {
     /// Throws `Rejection`, `EventStoreError`, `Failure` or `UnreadableEvent`.
     @discardableResult
     public func handle(
-        _ command: LedgerCommand, idempotencyKey: String? = nil, fingerprint given: String? = nil,
+        _ given: LedgerCommand, idempotencyKey: String? = nil, fingerprint givenFingerprint: String? = nil,
         metadata extra: [String: JSON] = [:]
     ) throws -> AppendResult {
-        let fingerprint = given ?? Self.fingerprint(of: command)
+        let fingerprint = givenFingerprint ?? Self.fingerprint(of: given)
+        var command = given
         let explicitKey = idempotencyKey
         let idempotencyKey = idempotencyKey ?? Self.generatedKey()
         // Set once an append's outcome was in doubt and turned out not stored: a command
@@ -85,6 +97,11 @@ public final class CommandHandler {
         var attempt = 0
         while true {
             attempt += 1
+            // A close stores the digest of the log as it is just before it (taken again on
+            // every attempt: a conflict means the log moved).
+            if case .period(.close, _) = given.action, let logDigest {
+                command = given.withDigest(try logDigest())
+            }
             if !remembersStreams || attempt > 1 { loaded.forget() }
             try loaded.load(for: command, from: store)
             let decisions: [(stream: StreamName, event: LedgerEvent)]
@@ -115,9 +132,9 @@ public final class CommandHandler {
                     metadata: .object(metadata), businessDate: decision.event.date.sqlDate)
             }
             var expecting: [String: ExpectedVersion] = [:]
-            for decision in decisions {
-                let version = loaded.heads[decision.stream]?.version ?? 0
-                expecting[decision.stream.rawValue] = version == 0 ? .noStream : .exactly(version)
+            for stream in decisions.map(\.stream) + LedgerCommand.guardedStreams {
+                let version = loaded.heads[stream]?.version ?? 0
+                expecting[stream.rawValue] = version == 0 ? .noStream : .exactly(version)
             }
             let outcome: Result<AppendResult, EventStoreError>
             let backend = store.connection.backendPID
@@ -133,7 +150,10 @@ public final class CommandHandler {
             }
             switch outcome {
             case .success(let result):
-                if remembersStreams, !result.replayed {
+                if case .reverse = command.action {
+                    // Reversed events leave the fold: fold the streams again next time.
+                    loaded.forget()
+                } else if remembersStreams, !result.replayed {
                     for (decision, record) in zip(decisions, result.events) {
                         loaded.world.apply(decision.event, in: decision.stream)
                         loaded.heads[decision.stream] = StreamHead(version: record.version, hash: record.hash)

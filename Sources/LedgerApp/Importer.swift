@@ -45,7 +45,7 @@ public final class Importer {
     public var onProgress: ((Summary) -> Void)?
 
     /// The state of every stream seen so far: streams are loaded once per import.
-    private var loaded = LoadedStreams()
+    private var loaded: LoadedStreams
     private let writer: BatchWriter
     /// Explicit idempotency keys met in this run: a repeat within one file is caught here.
     private var explicitKeys: [String: (line: Int, fingerprint: String)] = [:]
@@ -56,6 +56,7 @@ public final class Importer {
         self.writer = BatchWriter(store: writerConnection.map(EventStore.init) ?? store, background: writerConnection != nil)
         self.actor = actor
         self.today = today
+        self.loaded = LoadedStreams(today: today)
     }
 
     struct ParsedLine: Sendable {
@@ -118,8 +119,25 @@ public final class Importer {
                 let first = text.utf8.first { $0 != UInt8(ascii: " ") && $0 != 0x09 }
                 if let first, first != UInt8(ascii: "#") {
                     do {
-                        batch.append(try parse(text, number: number))
-                    } catch {
+                        let line = try parse(text, number: number)
+                        if line.command.goesAlone {
+                            // A reversal or a period command changes what the lines after it
+                            // are decided against in ways a batch's running fold does not
+                            // follow: land what came before, run it on its own, reload.
+                            if !batch.isEmpty {
+                                let decided = try decide(batch)
+                                stopped = stopped || decided.stop
+                                writer.submit(decided)
+                                batch.removeAll(keepingCapacity: true)
+                            }
+                            writer.finish()
+                            if try settle(into: &summary) { stopped = true }
+                            if !stopped, try importOneByOne([line], into: &summary) { stopped = true }
+                            loaded.forget()
+                        } else {
+                            batch.append(line)
+                        }
+                    } catch let error as ValueError {
                         summary.errors.append(LineError(line: number, kind: .malformed, message: "\(error)"))
                         if stopOnError { stopped = true }
                     }
@@ -200,7 +218,8 @@ public final class Importer {
     /// The slow, sure way for lines whose batch kept conflicting. True when --stop-on-error
     /// says stop.
     private func importOneByOne(_ lines: [ParsedLine], into summary: inout Summary) throws -> Bool {
-        let handler = CommandHandler(connection: store.connection, actor: actor, maxAttempts: 50, remembersStreams: true)
+        let handler = CommandHandler(
+            connection: store.connection, actor: actor, maxAttempts: 50, remembersStreams: true, today: today)
         for line in lines {
             do {
                 let result = try handler.handle(
@@ -331,6 +350,8 @@ public final class Importer {
                 if stopOnError { batch.stop = true; break }
             }
         }
+        // The period lock: the batch was decided against this `periods` head.
+        if !batch.commands.isEmpty { batch.storedHeads[StreamName.periods.rawValue] = loaded.heads[.periods] ?? .empty }
         // The heads as stored, for streams this import has not written yet (the writer
         // knows the later heads of those it has).
         for command in batch.commands {
@@ -431,6 +452,16 @@ final class BatchWriter: @unchecked Sendable {
         return state.withLock { s in
             defer { (s.unlanded, s.failure) = ([], nil) }
             return (s.unlanded, s.failure)
+        }
+    }
+}
+
+extension LedgerCommand {
+    /// Whether an import runs this command on its own rather than in a batch.
+    var goesAlone: Bool {
+        switch action {
+        case .reverse, .period: true
+        default: false
         }
     }
 }

@@ -1,4 +1,5 @@
 import EventStore
+import JSON
 import Ledger
 import Projections
 
@@ -8,6 +9,13 @@ import Projections
 struct LoadedStreams {
     var world = LedgerWorld()
     var heads: [StreamName: StreamHead] = [:]
+    /// Today in the ledger's time zone (kept across `forget`).
+    var today: Day?
+
+    init(today: Day? = nil) {
+        self.today = today
+        world.today = today
+    }
 
     /// Loads every stream `command` asks for that is not loaded yet, asking again after
     /// each load (an allocation learns its SKU's stream from the order), in one query per round.
@@ -19,6 +27,14 @@ struct LoadedStreams {
     /// per command. (Streams a command only asks for once an earlier command of the batch
     /// has been decided are loaded then, by `load(for:from:)`.)
     mutating func load(for commands: [LedgerCommand], from store: EventStore) throws {
+        // A reversal names a position: find the streams of the command that appended it.
+        for command in commands {
+            if case .reverse(let position, _, _) = command.action, world.streamsOfCommand[position] == nil {
+                world.streamsOfCommand[position] = try store.streamsOfCommand(containing: position)
+                    .map(StreamName.init(rawValue:))
+            }
+        }
+        let keepHistory = Set(world.streamsOfCommand.values.joined())
         while true {
             var needed: [StreamName] = []
             var seen: Set<StreamName> = []
@@ -31,12 +47,21 @@ struct LoadedStreams {
             let records = try store.readStreams(needed.map(\.rawValue))
             for stream in needed {
                 let stored = records[stream.rawValue] ?? []
-                for record in stored { world.apply(try LedgerEvent(record: record), in: stream) }
+                let events = try stored.map { (position: $0.position, event: try LedgerEvent(record: $0)) }
+                world.apply(stream: stream, events: events)
+                if keepHistory.contains(stream) {
+                    world.history[stream] = zip(stored, events).map { record, logged in
+                        LoggedFact(
+                            position: record.position, stream: stream, event: logged.event,
+                            correlation: record.metadata["correlation_id"]?.stringValue
+                                ?? record.metadata["idempotency_key"]?.stringValue)
+                    }
+                }
                 heads[stream] = stored.last.map { StreamHead(version: $0.version, hash: $0.hash) } ?? .empty
             }
         }
     }
 
     /// Forgets everything, after a conflict showed it stale.
-    mutating func forget() { self = LoadedStreams() }
+    mutating func forget() { self = LoadedStreams(today: today) }
 }

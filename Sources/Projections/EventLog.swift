@@ -28,18 +28,52 @@ struct EventLog {
         /// Only transactions older than every one still running (the runner's rule); false
         /// reads whatever the snapshot sees, for a one-off fold in one snapshot.
         var settledOnly = true
+        /// Only events recorded at or before this instant (`--known-at`).
+        var knownAt: Timestamp? = nil
+        /// Leave out reversed events and the reversals themselves: a reversal counts when
+        /// it passes the same date, checkpoint and recorded-time conditions as the events.
+        var withoutReversed = true
+        /// Only these streams, plus order dispatches of this SKU (one report row's events).
+        var streams: [String]? = nil
+        var dispatchesOfSKU: String? = nil
 
-        /// Adds this filter's conditions to a query over `events`, with `$n` parameters
-        /// numbered after those already in `binds`.
-        func narrow(_ sql: inout String, _ binds: inout [any PostgresBindable]) {
+        /// The date, checkpoint and recorded-time conditions on the rows of `alias`.
+        private func bounds(_ alias: String, _ sql: inout String, _ binds: inout [any PostgresBindable]) {
             if let asOf {
                 binds.append(asOf.sqlDate)
-                sql += "\n  AND business_date <= $\(binds.count)::date"
+                sql += "\n  AND \(alias).business_date <= $\(binds.count)::date"
             }
             if let through {
                 binds.append(String(through.transactionID))
                 binds.append(through.position)
-                sql += "\n  AND (transaction_id, position) <= ($\(binds.count - 1)::text::xid8, $\(binds.count)::bigint)"
+                sql += "\n  AND (\(alias).transaction_id, \(alias).position) <= ($\(binds.count - 1)::text::xid8, $\(binds.count)::bigint)"
+            }
+            if let knownAt {
+                binds.append(knownAt)
+                sql += "\n  AND \(alias).recorded_at <= $\(binds.count)::timestamptz"
+            }
+        }
+
+        /// Adds this filter's conditions to a query over `events`, with `$n` parameters
+        /// numbered after those already in `binds`.
+        func narrow(_ sql: inout String, _ binds: inout [any PostgresBindable]) {
+            bounds("events", &sql, &binds)
+            if withoutReversed {
+                // The partial index events_reversals (Schema/010) answers the NOT EXISTS.
+                sql += "\n  AND events.type <> 'entry.reversed'"
+                sql += "\n  AND NOT EXISTS (SELECT 1 FROM events r WHERE r.type = 'entry.reversed'"
+                sql += " AND (r.payload->>'reverses')::bigint = events.position"
+                bounds("r", &sql, &binds)
+                sql += ")"
+            }
+            if let streams {
+                binds.append(PostgresArray(streams))
+                if let dispatchesOfSKU {
+                    binds.append(dispatchesOfSKU)
+                    sql += "\n  AND (events.stream = ANY ($\(binds.count - 1)::text[]) OR (events.type = 'order.shipment_dispatched' AND events.payload->>'sku' = $\(binds.count)))"
+                } else {
+                    sql += "\n  AND events.stream = ANY ($\(binds.count)::text[])"
+                }
             }
             if let streamPrefixes {
                 binds.append(PostgresArray(streamPrefixes.map { $0 + "%" }))
@@ -124,6 +158,36 @@ struct EventLog {
         }
     }
 
+    /// The events at these positions (those that exist), for the runner to see what a
+    /// reversal reverses.
+    func events(at positions: [Int64]) throws -> [Int64: LedgerEvent] {
+        guard !positions.isEmpty else { return [:] }
+        var out: [Int64: LedgerEvent] = [:]
+        for row in try connection.query(
+            """
+            SELECT transaction_id::text::bigint, position, type, schema_version, payload::text, business_date
+            FROM events WHERE position = ANY ($1::bigint[])
+            """, [PostgresArray(positions)], prepared: true)
+        {
+            let logged = try Self.decode(row)
+            out[logged.position] = logged.event
+        }
+        return out
+    }
+
+    /// One report row folded again from its events up to `through`, without the events
+    /// reversed by then (nil when none is left, e.g. its creating event was reversed).
+    func refold<Row: ProjectionTable>(_ type: Row.Type, key: String, through: Checkpoint) throws -> Row? {
+        var filter = Filter(through: through, settledOnly: false)
+        filter.streams = [Row.projection.stream(forKey: key)]
+        if Row.projection == .supply { filter.dispatchesOfSKU = key }
+        var row: Row?
+        try forEachEvent(filter: filter) { logged in
+            if row != nil { row!.apply(logged.event) } else { row = Row(startingWith: logged.event) }
+        }
+        return row
+    }
+
     static func decode(_ row: Row) throws -> LoggedEvent {
         let transactionID = UInt64(try row.decode(Int64.self, at: 0))
         let position = try row.decode(Int64.self, at: 1)
@@ -142,6 +206,17 @@ struct EventLog {
 }
 
 extension ProjectionName {
+    /// The stream that holds the events of one row of this projection (for supply, with
+    /// the order dispatches of its SKU).
+    func stream(forKey key: String) -> String {
+        switch self {
+        case .portfolio: StreamName.investment(key).rawValue
+        case .labs: StreamName.lab(key).rawValue
+        case .orders: StreamName.order(key).rawValue
+        case .supply: StreamName.supply(sku: key).rawValue
+        }
+    }
+
     /// The slice of the log this projection reads: its streams, plus order dispatches for
     /// supply (they carry the SKU).
     var logFilter: EventLog.Filter {

@@ -64,12 +64,12 @@ public final class ProjectionRunner {
             let group = names.filter { checkpoints[$0] == lowest }
             // The same rows, order and late-commit rule as `EventStore.readAll`, reading only
             // the columns a fold needs.
-            let (page, last) = try log.page(after: lowest, limit: batchSize)
+            // Reversals too: the runner applies them (see `apply`).
+            let (page, last) = try log.page(after: lowest, limit: batchSize, filter: EventLog.Filter(withoutReversed: false))
             guard let through = last else { break }
-            let events = page.map(\.event)
             var anyApplied = false
             for name in group {
-                if try apply(events, to: name, from: lowest, through: through) { anyApplied = true }
+                if try apply(page, to: name, from: lowest, through: through) { anyApplied = true }
             }
             if anyApplied { applied += page.count }
         }
@@ -98,18 +98,37 @@ public final class ProjectionRunner {
 
     /// Applies a batch to one projection, unless another runner moved its checkpoint
     /// meanwhile (then it returns false and the caller rereads).
-    func apply(_ events: [LedgerEvent], to name: ProjectionName, from: Checkpoint, through: Checkpoint) throws -> Bool {
+    ///
+    /// A reversal (`entry.reversed`) cannot be undone by arithmetic on a row (undoing a mark
+    /// needs the mark before it, undoing a close the status before it): the row of each key
+    /// the reversed event touched is folded again from the log up to the reversal, leaving
+    /// out every event reversed by then. Reversals are rare; this costs one query each.
+    func apply(_ logged: [LoggedEvent], to name: ProjectionName, from: Checkpoint, through: Checkpoint) throws -> Bool {
         func run<Row: ProjectionTable>(_ type: Row.Type) throws -> Bool {
             try connection.transaction { db in
                 try ProjectionSQL.lock(name, on: db, waiting: onLockWait)
                 guard try ProjectionSQL.checkpoint(of: name, on: db) == from else { return false }
                 var keys = Set<String>()
-                for event in events { if let key = Row.key(of: event) { keys.insert(key) } }
+                var reversed: [Int64] = []
+                for entry in logged {
+                    if let key = Row.key(of: entry.event) { keys.insert(key) }
+                    if case .entry(let e) = entry.event.fact { reversed.append(e.reverses) }
+                }
+                let originals = try EventLog(connection: db).events(at: reversed)
+                for event in originals.values { if let key = Row.key(of: event) { keys.insert(key) } }
                 var state = ProjectionState<Row>()
                 if !keys.isEmpty { state.rows = try ProjectionSQL.load(Row.self, keys: Array(keys), from: db) }
-                for event in events { state.apply(event) }
+                for entry in logged {
+                    guard case .entry(let e) = entry.event.fact else {
+                        state.apply(entry.event)
+                        continue
+                    }
+                    guard let original = originals[e.reverses], let key = Row.key(of: original) else { continue }
+                    state.rows[key] = try EventLog(connection: db).refold(Row.self, key: key, through: entry.checkpoint)
+                    state.touched.insert(key)
+                }
                 let changed = state.touched.sorted()
-                try ProjectionSQL.replace(changed, with: changed.map { state.rows[$0]! }, on: db)
+                try ProjectionSQL.replace(changed, with: changed.compactMap { state.rows[$0] }, on: db)
                 try ReportPages.markStale(name, keys: changed, on: db)
                 try ProjectionSQL.setCheckpoint(name, to: through, on: db)
                 try beforeCommit?(name, through)

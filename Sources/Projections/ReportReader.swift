@@ -15,24 +15,29 @@ public struct ReportReader {
         self.connection = connection
     }
 
-    public func portfolio(asOf: Day? = nil) throws -> [PortfolioPosition] {
-        guard let asOf else { return try stored(PortfolioPosition.self) }
-        return try fold(.portfolio, asOf: asOf).portfolio
+    public func portfolio(asOf: Day? = nil) throws -> [PortfolioPosition] { try portfolio(ReportView(asOf: asOf)) }
+    public func labs(asOf: Day? = nil) throws -> [LabSummary] { try labs(ReportView(asOf: asOf)) }
+    public func orders(asOf: Day? = nil) throws -> [OrderSummary] { try orders(ReportView(asOf: asOf)) }
+    public func supply(asOf: Day? = nil) throws -> [SupplyPosition] { try supply(ReportView(asOf: asOf)) }
+
+    public func portfolio(_ view: ReportView) throws -> [PortfolioPosition] {
+        guard view.isFolded else { return try stored(PortfolioPosition.self) }
+        return try fold(.portfolio, view).portfolio
     }
 
-    public func labs(asOf: Day? = nil) throws -> [LabSummary] {
-        guard let asOf else { return try stored(LabSummary.self) }
-        return try fold(.labs, asOf: asOf).labs
+    public func labs(_ view: ReportView) throws -> [LabSummary] {
+        guard view.isFolded else { return try stored(LabSummary.self) }
+        return try fold(.labs, view).labs
     }
 
-    public func orders(asOf: Day? = nil) throws -> [OrderSummary] {
-        guard let asOf else { return try stored(OrderSummary.self) }
-        return try fold(.orders, asOf: asOf).orders
+    public func orders(_ view: ReportView) throws -> [OrderSummary] {
+        guard view.isFolded else { return try stored(OrderSummary.self) }
+        return try fold(.orders, view).orders
     }
 
-    public func supply(asOf: Day? = nil) throws -> [SupplyPosition] {
-        guard let asOf else { return try stored(SupplyPosition.self) }
-        return try fold(.supply, asOf: asOf).supply
+    public func supply(_ view: ReportView) throws -> [SupplyPosition] {
+        guard view.isFolded else { return try stored(SupplyPosition.self) }
+        return try fold(.supply, view).supply
     }
 
     private func stored<Row: ProjectionTable>(_ type: Row.Type) throws -> [Row] {
@@ -47,13 +52,60 @@ public struct ReportReader {
         return out
     }
 
-    /// Folds the events of one report's streams up to `asOf`, in log order.
-    private func fold(_ name: ProjectionName, asOf: Day) throws -> Reports {
+    /// Folds the events of one report's streams the view selects, in log order, without
+    /// the events reversed by a reversal the view also selects.
+    private func fold(_ name: ProjectionName, _ view: ReportView) throws -> Reports {
         var filter = name.logFilter
-        filter.asOf = asOf
+        filter.asOf = view.asOf
+        filter.knownAt = view.knownAt
+        filter.through = view.through
         filter.settledOnly = false
         var reports = Reports()
         try EventLog(connection: connection).forEachEvent(filter: filter) { reports.apply($0.event) }
         return reports
+    }
+}
+
+/// Which events a report counts. Current state (nothing set) reads the projections;
+/// otherwise the report is folded from the log: events dated on or before `asOf` (what had
+/// happened by then), recorded at or before `knownAt` (what the ledger had been told by
+/// then), up to `through` in log order (the log as it stood at a period's close: an issued
+/// report). A reversal counts under the same conditions as the events.
+public struct ReportView: Sendable, Equatable {
+    public var asOf: Day?
+    public var knownAt: Timestamp?
+    public var through: Checkpoint?
+
+    public init(asOf: Day? = nil, knownAt: Timestamp? = nil, through: Checkpoint? = nil) {
+        self.asOf = asOf
+        self.knownAt = knownAt
+        self.through = through
+    }
+
+    public var isFolded: Bool { asOf != nil || knownAt != nil || through != nil }
+}
+
+/// The close an `--as-issued DATE` report reproduces.
+public struct IssuedClose: Sendable, Equatable {
+    public var position: Int64
+    public var checkpoint: Checkpoint
+    public var recordedAt: Timestamp
+}
+
+extension ReportReader {
+    /// The latest `period.closed` whose `through` is `date`, nil when there is none.
+    public func close(through date: Day) throws -> IssuedClose? {
+        let rows = try connection.query(
+            """
+            SELECT transaction_id::text::bigint, position, recorded_at FROM events
+            WHERE stream = 'periods' AND type = 'period.closed' AND payload->>'through' = $1
+            ORDER BY version DESC LIMIT 1
+            """, [date.description], prepared: true)
+        guard let row = rows.first else { return nil }
+        let position = try row.decode(Int64.self, at: 1)
+        return IssuedClose(
+            position: position,
+            checkpoint: Checkpoint(transactionID: UInt64(try row.decode(Int64.self, at: 0)), position: position),
+            recordedAt: try row.decode(Timestamp.self, at: 2))
     }
 }

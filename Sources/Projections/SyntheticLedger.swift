@@ -96,7 +96,7 @@ public enum SyntheticLedger {
             let date = day()
             func e(_ fact: LedgerEvent.Fact) -> (String, LedgerEvent) {
                 let event = LedgerEvent(date: date, fact: fact)
-                return (event.stream.rawValue, event)
+                return (event.stream!.rawValue, event)
             }
             let jpy = Currency.jpy
             switch rng.next() % 20 {

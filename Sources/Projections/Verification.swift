@@ -61,7 +61,20 @@ public func verify(connection: PostgresConnection, pageSize: Int = 20_000) throw
         if comparable {
             for name in ProjectionName.allCases { through[name] = try ProjectionSQL.checkpoint(of: name, on: db) }
         }
-        let scan = LogScan(through: through)
+        // Reversals: which positions they reverse, from where in the log, on which streams.
+        var reversals = Reversals()
+        for row in try db.query(
+            """
+            SELECT (payload->>'reverses')::bigint, transaction_id::text::bigint, position, stream
+            FROM reporting.event_log WHERE type = 'entry.reversed'
+            """)
+        {
+            guard let reversed = try? row.decode(Int64.self, at: 0) else { continue }
+            reversals.by[reversed] = Checkpoint(
+                transactionID: UInt64(try row.decode(Int64.self, at: 1)), position: try row.decode(Int64.self, at: 2))
+            reversals.streams.insert(try row.decode(String.self, at: 3))
+        }
+        let scan = LogScan(through: through, reversals: reversals)
         try scan.run(on: db, horizon: horizon)
         if let problem = scan.problem { return .damaged(problem) }
         guard comparable else { return .intact(events: scan.events, rows: 0, projectionsCompared: false) }
@@ -95,8 +108,8 @@ final class LogScan {
     let fold: FoldCheck
     private(set) var events = 0
 
-    init(through: [ProjectionName: Checkpoint]) {
-        fold = FoldCheck(through: through)
+    init(through: [ProjectionName: Checkpoint], reversals: Reversals = Reversals()) {
+        fold = FoldCheck(through: through, reversals: reversals)
     }
 
     /// The earliest problem in log order.
@@ -216,11 +229,12 @@ final class FoldCheck: @unchecked Sendable {
     private(set) var projections: [any FoldedProjection]
     private(set) var first: LogProblem?
 
-    init(through: [ProjectionName: Checkpoint]) {
+    init(through: [ProjectionName: Checkpoint], reversals: Reversals) {
+        audit = LedgerAudit(streamsWithReversals: reversals.streams)
         projections = ProjectionName.allCases.compactMap { name in
             guard let checkpoint = through[name] else { return nil }
             func folded<Row: ProjectionTable>(_ type: Row.Type) -> any FoldedProjection {
-                Folded<Row>(name: name, through: checkpoint)
+                Folded<Row>(name: name, through: checkpoint, reversals: reversals)
             }
             return folded(name.rowType)
         }
@@ -277,17 +291,23 @@ struct Folded<Row: ProjectionTable>: FoldedProjection {
     let prefixes: [String]
     let types: Set<String>
     var state = ProjectionState<Row>()
+    /// Positions reversed by a reversal up to `through`: a projection's rows are the fold
+    /// of the events that remain, as the runner leaves them.
+    let reversed: Set<Int64>
 
-    init(name: ProjectionName, through: Checkpoint) {
+    init(name: ProjectionName, through: Checkpoint, reversals: Reversals) {
         self.name = name
         self.through = through
+        reversed = Set(reversals.by.filter { $0.value <= through }.keys)
         let filter = name.logFilter
         prefixes = filter.streamPrefixes ?? []
         types = Set(filter.types)
     }
 
     mutating func apply(_ event: LedgerEvent, at checkpoint: Checkpoint, stream: String) {
-        guard checkpoint <= through, types.contains(event.type) || prefixes.contains(where: stream.hasPrefix) else {
+        guard checkpoint <= through, types.contains(event.type) || prefixes.contains(where: stream.hasPrefix),
+            !reversed.contains(checkpoint.position)
+        else {
             return
         }
         state.apply(event)
@@ -354,4 +374,11 @@ private func display(_ value: JSON) -> String {
     case .null: "NULL"
     default: value.canonicalString
     }
+}
+
+/// The reversals in the log: the position each reverses, with the reversal's own place in
+/// the log, and the streams that hold them.
+struct Reversals: Sendable {
+    var by: [Int64: Checkpoint] = [:]
+    var streams: Set<String> = []
 }

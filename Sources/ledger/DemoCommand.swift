@@ -2,7 +2,9 @@ import ArgumentParser
 import EventStore
 import Foundation
 import JSON
+import Ledger
 import LedgerApp
+import Postgres
 import Projections
 
 struct DemoCommand: ParsableCommand {
@@ -14,7 +16,8 @@ struct DemoCommand: ParsableCommand {
             write-off), the Tokyo AI Research Lab (budget, partners, expenses by category, a \
             budget raise, milestones, opening), and scarce H100/H200 stock allocated to orders \
             from SoftBank, NEC, NTT, Sakura Internet and Mitsui, with partial shipments, \
-            deliveries, invoices, payments and one cancellation. Every fact carries its own \
+            deliveries, invoices, payments and one cancellation; one expense booked under the \
+            wrong category is reversed and booked again, and the third quarter is closed. Every fact carries its own \
             date and idempotency key, so running the demo again adds nothing.
             Example:
               ledger db migrate && ledger demo
@@ -23,12 +26,36 @@ struct DemoCommand: ParsableCommand {
 
     func run() throws {
         let db = try global.connect()
-        let importer = Importer(connection: db, actor: "demo", today: .today)
-        var lines = DemoScenario.lines.makeIterator()
-        let summary = try importer.run { lines.next() }
-        if let error = summary.errors.first {
-            throw CLIError.failed("the demo scenario was refused at line \(error.line): \(error.message)")
+        let today = Day.today
+        var summary = try load(DemoScenario.lines, on: db, today: today)
+        // The correction: the expense booked under equipment is reversed (found by its
+        // description: its position depends on the database) and booked again under compute.
+        let mistaken = try db.query(
+            """
+            SELECT position FROM events
+            WHERE stream = 'lab-tokyo-ai-lab' AND type = 'lab.expense_recorded' AND payload->>'category' = 'equipment'
+              AND payload->>'description' = $1
+            ORDER BY position LIMIT 1
+            """, [DemoScenario.mistakenExpense])
+        guard let position = try mistaken.first?.decode(Int64.self, at: 0) else {
+            throw CLIError.failed("the demo scenario's mistaken expense is missing from the ledger")
         }
+        let reverse = try LedgerCommand.parse(
+            name: "reverse",
+            fields: ["position": String(position), "reason": "booked under equipment; GPU cloud credits are compute", "date": "2026-09-18"],
+            today: today)
+        let reversal = try CommandHandler(connection: db, actor: "demo", today: today).handle(
+            reverse, idempotencyKey: "demo:reverse-mistaken-expense")
+        if !reversal.replayed {
+            summary.commands += 1
+            summary.events += reversal.events.count
+        } else {
+            summary.alreadyImported += 1
+        }
+        let rest = try load(DemoScenario.afterCorrection, on: db, today: today)
+        summary.commands += rest.commands
+        summary.events += rest.events
+        summary.alreadyImported += rest.alreadyImported
         let applied = try ProjectionRunner(connection: db).runOnce()
         if summary.commands == 0 {
             say("demo: the scenario is already loaded (\(summary.alreadyImported) commands); nothing appended")
@@ -50,5 +77,34 @@ struct DemoCommand: ParsableCommand {
             }
         }
         if global.format == .json { Listing(columns: ["report", "rows"], rows: reports).print(.json) }
+        // The correction and the close, as `ledger events` and `ledger period status` list them.
+        if global.format != .json {
+            let store = EventStore(connection: db)
+            let reversals = try store.readStream("lab-tokyo-ai-lab").filter { $0.type == "entry.reversed" }
+            print(global.format == .table ? "\n== corrections ==" : "# corrections")
+            Listing(
+                columns: ["position", "stream", "type", "date", "reverses", "reason"],
+                rows: reversals.map {
+                    [
+                        "position": JSON($0.position), "stream": .string($0.stream), "type": .string($0.type),
+                        "date": .string($0.businessDate.description), "reverses": $0.payload["reverses"] ?? .null,
+                        "reason": $0.payload["reason"] ?? .null,
+                    ]
+                }
+            ).print(global.format)
+            print(global.format == .table ? "\n== periods ==" : "# periods")
+            try PeriodStatus.listing(store).print(global.format)
+        }
+    }
+
+    /// Imports scenario lines; a refused line means the scenario is broken (exit 1).
+    private func load(_ scenario: [String], on db: PostgresConnection, today: Day) throws -> Importer.Summary {
+        let importer = Importer(connection: db, actor: "demo", today: today)
+        var lines = scenario.makeIterator()
+        let summary = try importer.run { lines.next() }
+        if let error = summary.errors.first {
+            throw CLIError.failed("the demo scenario was refused at line \(error.line): \(error.message)")
+        }
+        return summary
     }
 }

@@ -68,5 +68,17 @@ enum DemoScenario {
         #"{"command":"order.pay","order":"ntt-001","amount":"297600000","currency":"JPY","date":"2026-05-29"}"#,
         #"{"command":"order.invoice","order":"sakura-001","amount":"465000000","currency":"JPY","date":"2026-05-15"}"#,
         #"{"command":"order.cancel","order":"mitsui-001","reason":"customer moved the project to 2027","date":"2026-05-06"}"#,
+        // A mistake: September's GPU cloud credits booked under equipment (corrected below).
+        #"{"command":"lab.expense","lab":"tokyo-ai-lab","category":"equipment","amount":"45000000","currency":"JPY","description":"\#(mistakenExpense)","date":"2026-09-14"}"#,
+    ]
+
+    /// The description of the expense booked under the wrong category.
+    static let mistakenExpense = "GPU cloud credits, September"
+
+    /// The correction, once the mistaken expense is reversed (`ledger reverse`, which names
+    /// it by position): the same expense under compute; then the quarter is closed.
+    static let afterCorrection: [String] = [
+        #"{"command":"lab.expense","lab":"tokyo-ai-lab","category":"compute","amount":"45000000","currency":"JPY","description":"\#(mistakenExpense)","date":"2026-09-18"}"#,
+        #"{"command":"period.close","through":"2026-09-30","reason":"Q3 2026 reported to the investment committee"}"#,
     ]
 }

@@ -39,6 +39,10 @@ struct EventsCommand: ParsableCommand {
     @Option(help: ArgumentHelp("Only this stream, e.g. order-ntt-001.", valueName: "stream")) var stream: String?
     @Option(help: ArgumentHelp("Start after the event at this position.", valueName: "position")) var after: Int64?
     @Option(help: ArgumentHelp("At most this many events.", valueName: "n")) var limit: Int?
+    @Option(
+        name: .customLong("known-at"),
+        help: ArgumentHelp("Only events recorded at or before this instant (RFC 3339).", valueName: "timestamp"))
+    var knownAt: String?
 
     func validate() throws {
         if let after, after < 0 { throw ValidationError("--after must be 0 or a positive position") }
@@ -46,10 +50,18 @@ struct EventsCommand: ParsableCommand {
     }
 
     func run() throws {
+        var knownBy: Timestamp?
+        if let knownAt {
+            guard let instant = Timestamp(rfc3339: knownAt) else {
+                throw CLIError.usage("--known-at: '\(knownAt)' is not an RFC 3339 timestamp — e.g. 2026-10-01T09:00:00+09:00")
+            }
+            knownBy = instant
+        }
+        func known(_ e: EventRecord) -> Bool { knownBy.map { e.recordedAt <= $0 } ?? true }
         let store = EventStore(connection: try global.connect())
         var events: [EventRecord]
         if let stream {
-            events = try store.readStream(stream)
+            events = try store.readStream(stream).filter(known)
             if let after { events = events.filter { $0.position > after } }
             if let limit { events = Array(events.prefix(limit)) }
         } else {
@@ -59,7 +71,7 @@ struct EventsCommand: ParsableCommand {
             while events.count < wanted {
                 let batch = try store.readAll(after: checkpoint, limit: min(10_000, wanted - events.count))
                 guard let last = batch.last else { break }
-                events += batch
+                events += batch.filter(known)
                 checkpoint = last.checkpoint
             }
         }

@@ -22,6 +22,7 @@ struct LedgerCLI: ParsableCommand {
         subcommands: [
             StartupGroup.self, InvestGroup.self, LabGroup.self, SupplyGroup.self, OrderGroup.self,
         ] + writeCommands(in: nil) + [
+            PeriodGroup.self,
             ImportCommand.self, DemoCommand.self, EventsCommand.self, ProjectionsGroup.self, ReportGroup.self,
             DigestCommand.self, ProveCommand.self, VerifyCommand.self, DatabaseGroup.self, BenchGroup.self,
         ])

@@ -9,12 +9,16 @@ extension ProjectionName {
     /// The report as domain rows: read from the projection, or folded from the events
     /// dated on or before `asOf`, as typed cells for the report printer.
     func listing(_ db: PostgresConnection, asOf: Day?) throws -> Listing {
+        try listing(db, ReportView(asOf: asOf))
+    }
+
+    func listing(_ db: PostgresConnection, _ view: ReportView) throws -> Listing {
         let reader = ReportReader(connection: db)
         switch self {
-        case .portfolio: return Self.listing(try reader.portfolio(asOf: asOf))
-        case .labs: return Self.listing(try reader.labs(asOf: asOf))
-        case .orders: return Self.listing(try reader.orders(asOf: asOf))
-        case .supply: return Self.listing(try reader.supply(asOf: asOf))
+        case .portfolio: return Self.listing(try reader.portfolio(view))
+        case .labs: return Self.listing(try reader.labs(view))
+        case .orders: return Self.listing(try reader.orders(view))
+        case .supply: return Self.listing(try reader.supply(view))
         }
     }
 
@@ -23,16 +27,122 @@ extension ProjectionName {
     }
 }
 
-/// `--as-of` on reports.
+/// `--as-of`, `--known-at` and `--as-issued` on reports: which events a report counts.
 struct AsOf: ParsableArguments {
     @Option(
         name: .customLong("as-of"),
         help: ArgumentHelp("Show the state from events dated on or before this day (YYYY-MM-DD).", valueName: "date"))
     var asOf: String?
+    @Option(
+        name: .customLong("known-at"),
+        help: ArgumentHelp(
+            "Count only the events recorded at or before this instant (RFC 3339, e.g. 2026-10-01T09:00:00+09:00): what the ledger knew then.",
+            valueName: "timestamp"))
+    var knownAt: String?
+    @Option(
+        name: .customLong("as-issued"),
+        help: ArgumentHelp(
+            "Print the report exactly as it stood when the period through this date was closed (implies --as-of DATE).",
+            valueName: "date"))
+    var asIssued: String?
 
     func day() throws -> Day? {
         guard let asOf else { return nil }
         do { return try Day(asOf) } catch { throw CLIError.usage("--as-of: \(error.message)") }
+    }
+
+    /// The view these flags ask for, and the caption line that names it; nil for the
+    /// current state. `--as-issued` with no close through that date is refused (65).
+    func view(on db: PostgresConnection) throws -> (view: ReportView, caption: String)? {
+        if knownAt != nil, asIssued != nil {
+            throw CLIError.usage("--known-at and --as-issued cannot be combined — an issued report is already what was known at its close")
+        }
+        var view = ReportView(asOf: try day())
+        var parts: [String] = []
+        if let knownAt {
+            guard let instant = Timestamp(rfc3339: knownAt) else {
+                throw CLIError.usage("--known-at: '\(knownAt)' is not an RFC 3339 timestamp — e.g. 2026-10-01T09:00:00+09:00 or 2026-10-01T00:00:00Z")
+            }
+            view.knownAt = instant
+        }
+        var checkpoint: Int64?
+        if let asIssued {
+            let date: Day
+            do { date = try Day(asIssued) } catch { throw CLIError.usage("--as-issued: \(error.message)") }
+            guard let close = try ReportReader(connection: db).close(through: date) else {
+                throw CLIError.rejected(
+                    "no period was closed through \(date) — see ledger period status for the closes there are")
+            }
+            view.through = close.checkpoint
+            if view.asOf == nil { view.asOf = date }
+            checkpoint = close.position
+            parts.append("as issued at the close through \(date) (recorded \(close.recordedAt))")
+        }
+        guard view.isFolded else { return nil }
+        if let asOf = view.asOf { parts.insert("as of \(asOf)", at: 0) }
+        if let knownAt = view.knownAt { parts.append("known at \(knownAt)") }
+        if checkpoint == nil {
+            checkpoint = try db.query("SELECT coalesce(max(position), 0) FROM events")[0].decode(Int64.self, at: 0)
+        }
+        return (view, parts.joined(separator: ", ") + " — log through position \(checkpoint!)")
+    }
+}
+
+extension Timestamp {
+    /// An RFC 3339 instant: `YYYY-MM-DDTHH:MM:SS[.fraction](Z|±HH:MM)` (`t`, `z` and a
+    /// space for `T` allowed, as RFC 3339 does). Nil when malformed.
+    init?(rfc3339 text: String) {
+        let b = Array(text.utf8)
+        func num(_ from: Int, _ count: Int) -> Int64? {
+            guard from + count <= b.count else { return nil }
+            var v: Int64 = 0
+            for i in from..<(from + count) {
+                guard (48...57).contains(b[i]) else { return nil }
+                v = v * 10 + Int64(b[i] - 48)
+            }
+            return v
+        }
+        guard b.count >= 20, b[4] == 45, b[7] == 45, [84, 116, 32].contains(b[10]), b[13] == 58, b[16] == 58,
+            let year = num(0, 4), let month = num(5, 2), let day = num(8, 2), let hour = num(11, 2),
+            let minute = num(14, 2), let second = num(17, 2),
+            (try? Day(year: Int(year), month: Int(month), day: Int(day))) != nil, hour < 24, minute < 60, second < 61
+        else { return nil }
+        var i = 19
+        var micros: Int64 = 0
+        if i < b.count, b[i] == 46 {
+            i += 1
+            var digits = 0
+            while i < b.count, (48...57).contains(b[i]) {
+                if digits < 6 { micros = micros * 10 + Int64(b[i] - 48) }
+                digits += 1
+                i += 1
+            }
+            guard digits > 0 else { return nil }
+            if digits < 6 { for _ in digits..<6 { micros *= 10 } }
+        }
+        var offset: Int64 = 0
+        guard i < b.count else { return nil }
+        if b[i] == 90 || b[i] == 122 {
+            i += 1
+        } else if b[i] == 43 || b[i] == 45, let oh = num(i + 1, 2), b.count > i + 3, b[i + 3] == 58, let om = num(i + 4, 2),
+            oh < 24, om < 60
+        {
+            offset = (oh * 60 + om) * 60 * (b[i] == 45 ? -1 : 1)
+            i += 6
+        } else {
+            return nil
+        }
+        guard i == b.count else { return nil }
+        // Days from the civil date (Howard Hinnant's algorithm).
+        let y = month <= 2 ? year - 1 : year
+        let era = (y >= 0 ? y : y - 399) / 400
+        let yoe = y - era * 400
+        let mp = (month + 9) % 12
+        let doy = (153 * mp + 2) / 5 + day - 1
+        let doe = yoe * 365 + yoe / 4 - yoe / 100 + doy
+        let days = era * 146_097 + doe - 719_468
+        let seconds = days * 86_400 + hour * 3_600 + minute * 60 + second - offset
+        self.init(microsecondsSinceEpoch: seconds * 1_000_000 + micros)
     }
 }
 
@@ -58,14 +168,18 @@ protocol ReportSubcommand: ParsableCommand {
 
 extension ReportSubcommand {
     func run() throws {
-        let day = try asOf.day()
+        _ = try asOf.day()
         let db = try global.connect()
-        guard let day else {
+        guard let (view, caption) = try asOf.view(on: db) else {
             // The current state is printed from the report's pages, ready-rendered by the
             // projection runner (see `ReportPage`); the rows below go through the same printer.
             return try ReportPrinter.print(Self.report.columns, global.format, from: .stored(Self.report, db), to: ByteOutput())
         }
-        try Self.report.listing(db, asOf: day).print(global.format)
+        let listing = try Self.report.listing(db, view)
+        // The table names what it shows, so a printed report can be traced (JSON and CSV
+        // stay plain data).
+        if global.format == .table { Swift.print("\(Self.report.rawValue) \(caption)") }
+        listing.print(global.format)
     }
 }
 

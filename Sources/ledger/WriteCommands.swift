@@ -25,9 +25,10 @@ struct WriteCommand<Spec: CommandSpec>: ParsableCommand {
 
     func run() throws {
         let fields = try Self.fields(from: flagArguments)
-        let command = try LedgerCommand.parse(Spec.self, fields: fields, today: .today)
+        let today = try Day.ledgerToday()
+        let command = try LedgerCommand.parse(Spec.self, fields: fields, today: today)
         let db = try global.connect()
-        let handler = CommandHandler(connection: db, actor: global.resolvedActor)
+        let handler = CommandHandler(connection: db, actor: global.resolvedActor, today: today)
         if let seconds = ProcessInfo.processInfo.environment["LEDGER_RECONNECT_TIMEOUT"].flatMap(Double.init) {
             handler.reconnectPatience = .milliseconds(Int(seconds * 1000))
         }
@@ -159,8 +160,10 @@ func writeCommands(in group: String?) -> [any ParsableCommand.Type] {
 }
 
 extension Day {
-    /// Today's date in UTC, the default business date.
+    /// Today in `$LEDGER_TIMEZONE`, else the system's zone: the default business date (an
+    /// unknown zone name is reported by the write commands, which call `ledgerToday()`).
     static var today: Day {
+        if let day = Day.todayOrNil() { return day }
         var now = time(nil)
         var parts = tm()
         gmtime_r(&now, &parts)

@@ -32,6 +32,9 @@ import Testing
         .order(.invoiced(order: "o", amount: yen(1))),
         .order(.paid(order: "o", amount: yen(1))),
         .order(.cancelled(order: "o", sku: "h100", reason: "withdrew", released: 3)),
+        .entry(.reversed(reverses: 42, reason: "booked under equipment, was compute")),
+        .period(.closed(through: try! Day("2024-03-31"), reason: "Q1", digest: ["size": 3, "root": "ab"])),
+        .period(.reopened(through: try! Day("2023-12-31"), reason: "audit")),
     ]
 
     @Test func samplesCoverEveryEventType() {

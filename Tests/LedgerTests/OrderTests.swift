@@ -23,8 +23,8 @@ import Testing
     @Test func allocationReadsTheOrderFirstThenItsSKUsSupply() throws {
         let ledger = try TestLedger(Given.stockAndOrder)
         let command = try LedgerCommand.parse(name: "order.allocate", fields: ["order": "ntt-001", "quantity": "1"], today: TestLedger.today)
-        #expect(command.streams(in: LedgerWorld()) == [.order("ntt-001")])
-        #expect(command.streams(in: ledger.world) == [.order("ntt-001"), .supply(sku: "h100")])
+        #expect(command.streams(in: LedgerWorld()) == [.order("ntt-001"), .periods])
+        #expect(command.streams(in: ledger.world) == [.order("ntt-001"), .supply(sku: "h100"), .periods])
     }
 
     @Test func allocatingMoreThanOrderedIsRejected() throws {

@@ -32,6 +32,9 @@ import Testing
         ("order.invoice", ["order": "ntt-001", "amount": "144000000", "currency": "JPY"]),
         ("order.pay", ["order": "ntt-001", "amount": "144000000", "currency": "JPY"]),
         ("order.cancel", ["order": "ntt-001", "reason": "customer withdrew"]),
+        ("reverse", ["position": "118", "reason": "booked under equipment, was compute"]),
+        ("period.close", ["through": "2024-03-31", "reason": "Q1 issued"]),
+        ("period.reopen", ["through": "2023-12-31", "reason": "audit adjustment"]),
     ]
 
     @Test func everyContractCommandHasAnExampleThatParsesUnderItsName() throws {

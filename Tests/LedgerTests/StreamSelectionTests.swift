@@ -1,7 +1,8 @@
 import Testing
 @testable import Ledger
 
-/// What a command asks the handler to read, and that it never appends elsewhere.
+/// What a command asks the handler to read, and that it never appends elsewhere. Every
+/// command also reads `periods`, the lock it must respect.
 @Suite struct StreamSelection {
     func command(_ name: String, _ fields: [String: String]) throws -> LedgerCommand {
         try LedgerCommand.parse(name: name, fields: fields, today: TestLedger.today)
@@ -10,21 +11,21 @@ import Testing
     @Test func aCommitmentReadsTheInvestmentAndItsStartup() throws {
         let commit = try command("invest.commit", ["investment": "i", "startup": "s", "round": "seed", "instrument": "safe",
                                                    "amount": "1", "currency": "JPY"])
-        #expect(commit.streams(in: LedgerWorld()) == [.investment("i"), .startup("s")])
+        #expect(commit.streams(in: LedgerWorld()) == [.investment("i"), .startup("s"), .periods])
     }
 
     @Test func aCancelReadsTheOrderThenItsSKUsSupply() throws {
         let ledger = try TestLedger(Given.stockAndOrder)
         let cancel = try command("order.cancel", ["order": "ntt-001", "reason": "x"])
-        #expect(cancel.streams(in: LedgerWorld()) == [.order("ntt-001")])
-        #expect(cancel.streams(in: ledger.world) == [.order("ntt-001"), .supply(sku: "h100")])
+        #expect(cancel.streams(in: LedgerWorld()) == [.order("ntt-001"), .periods])
+        #expect(cancel.streams(in: ledger.world) == [.order("ntt-001"), .supply(sku: "h100"), .periods])
     }
 
     @Test func singleAggregateCommandsReadOnlyTheirOwnStream() throws {
-        #expect(try command("lab.open", ["lab": "l"]).streams(in: LedgerWorld()) == [.lab("l")])
-        #expect(try command("supply.receive", ["sku": "h100", "quantity": "1"]).streams(in: LedgerWorld()) == [.supply(sku: "h100")])
-        #expect(try command("order.ship", ["order": "o", "shipment": "s", "quantity": "1"]).streams(in: LedgerWorld()) == [.order("o")])
-        #expect(try command("startup.register", ["startup": "s", "name": "S"]).streams(in: LedgerWorld()) == [.startup("s")])
+        #expect(try command("lab.open", ["lab": "l"]).streams(in: LedgerWorld()) == [.lab("l"), .periods])
+        #expect(try command("supply.receive", ["sku": "h100", "quantity": "1"]).streams(in: LedgerWorld()) == [.supply(sku: "h100"), .periods])
+        #expect(try command("order.ship", ["order": "o", "shipment": "s", "quantity": "1"]).streams(in: LedgerWorld()) == [.order("o"), .periods])
+        #expect(try command("startup.register", ["startup": "s", "name": "S"]).streams(in: LedgerWorld()) == [.startup("s"), .periods])
     }
 
     @Test func everyEventDecidedNamesTheStreamItIsAppendedTo() throws {

@@ -25,6 +25,9 @@ public struct Order: Sendable, Equatable {
     public var invoiced: Money
     public var paid: Money
     public var isCancelled: Bool
+    /// Deliveries of shipments never dispatched: only a reversal of a dispatch can leave
+    /// one, and that reversal is refused (see `Reversal`).
+    public var undispatchedDeliveries = 0
 
     /// Order value = quantity × unit price (checked to fit when the order was placed).
     public var value: Money {
@@ -124,7 +127,9 @@ public struct Order: Sendable, Equatable {
         case .shipmentDispatched(_, let shipment, _, let quantity):
             state.shipments[shipment] = Shipment(quantity: quantity, delivered: false)
             state.shipped &+= quantity
-        case .shipmentDelivered(_, let shipment, _, _): state.shipments[shipment]?.delivered = true
+        case .shipmentDelivered(_, let shipment, _, _):
+            if state.shipments[shipment] == nil { state.undispatchedDeliveries += 1 }
+            state.shipments[shipment]?.delivered = true
         case .invoiced(_, let amount): state.invoiced = state.invoiced.plus(amount)
         case .paid(_, let amount): state.paid = state.paid.plus(amount)
         case .cancelled(_, _, _, let released):

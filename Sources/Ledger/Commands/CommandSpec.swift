@@ -73,7 +73,7 @@ public struct CommandFlag: Sendable {
 
     /// `--date`, the business date (default today). Imports carry it like any other field.
     public static let businessDate = CommandFlag.optional(
-        "date", .day, "Business date YYYY-MM-DD (default: today, UTC).")
+        "date", .day, "Business date YYYY-MM-DD (default: today in $LEDGER_TIMEZONE, else the system time zone; never later than today).")
 
     /// The placeholder `--help` shows for the value: `--amount <amount>`.
     public var valueName: String { kind.valueName }
