@@ -53,6 +53,7 @@ LANGUAGE plpgsql SECURITY DEFINER AS $$
 DECLARE
     v_seen idempotency_keys%ROWTYPE;
     v_bad record;
+    v_count bigint;
 BEGIN
     IF p_idempotency_key IS NOT NULL THEN
         SELECT * INTO v_seen FROM idempotency_keys WHERE key = p_idempotency_key;
@@ -68,17 +69,6 @@ BEGIN
 
     IF jsonb_typeof(p_events) IS DISTINCT FROM 'array' OR jsonb_array_length(p_events) = 0 THEN
         RAISE EXCEPTION 'append refused: no events to append' USING ERRCODE = 'LE003';
-    END IF;
-
-    SELECT e.ord, k AS field INTO v_bad
-    FROM jsonb_array_elements(p_events) WITH ORDINALITY AS e(value, ord),
-         jsonb_object_keys(e.value) AS k
-    WHERE k NOT IN ('stream', 'version', 'type', 'schema_version', 'payload', 'metadata',
-                    'business_date', 'event_id', 'hash', 'previous_hash')
-    LIMIT 1;
-    IF FOUND THEN
-        RAISE EXCEPTION 'append refused: event % sets "%", which the ledger does not take from a writer (position, transaction id and recorded time are assigned by the database)', v_bad.ord, v_bad.field
-            USING ERRCODE = 'LE003';
     END IF;
 
     -- The period lock (above): a close or reopen waits for every writer past this point;
@@ -103,66 +93,31 @@ BEGIN
                                              'expected', v_bad.expected)::text;
     END IF;
 
-    -- Each event continues its stream: the version after the head's (or the previous
-    -- event's of this call), and the head's hash as its previous hash.
-    WITH sent AS (
-        SELECT e.ord, e.value->>'stream' AS stream, (e.value->>'version')::bigint AS version,
-               e.value->>'hash' AS hash, e.value->>'previous_hash' AS previous_hash,
-               lag((e.value->>'version')::bigint) OVER w AS prior_version,
-               lag(e.value->>'hash') OVER w AS prior_hash
-        FROM jsonb_array_elements(p_events) WITH ORDINALITY AS e(value, ord)
-        WINDOW w AS (PARTITION BY e.value->>'stream' ORDER BY e.ord)
-    )
-    SELECT s.ord, s.stream, s.version, s.hash, s.prior_version,
-           coalesce(s.prior_version, h.version, 0) AS before_version
-    INTO v_bad
-    FROM sent s
-    LEFT JOIN LATERAL (
-        SELECT e.version, e.hash FROM events e
-        WHERE e.stream = s.stream AND s.prior_version IS NULL
-        ORDER BY e.version DESC LIMIT 1
-    ) h ON true
-    WHERE s.stream IS NULL OR s.version IS NULL
-       OR s.hash IS NULL OR s.hash !~ '^[0-9a-f]{64}$'
-       OR s.version <> coalesce(s.prior_version, h.version, 0) + 1
-       OR s.previous_hash IS DISTINCT FROM coalesce(s.prior_hash, encode(h.hash, 'hex'), repeat('0', 64))
-    ORDER BY s.ord
-    LIMIT 1;
-    IF FOUND THEN
-        IF v_bad.stream IS NULL OR v_bad.version IS NULL OR v_bad.hash IS NULL OR v_bad.hash !~ '^[0-9a-f]{64}$' THEN
-            RAISE EXCEPTION 'append refused: event % needs a stream, a version and a hash of 32 bytes in lower-case hex', v_bad.ord
-                USING ERRCODE = 'LE003';
-        ELSIF v_bad.version <> v_bad.before_version + 1 THEN
-            IF v_bad.prior_version IS NULL AND v_bad.version BETWEEN 1 AND v_bad.before_version THEN
-                -- Someone else appended to the stream since the writer read it.
-                RAISE EXCEPTION 'stream % is at version %, expected %', v_bad.stream, v_bad.before_version, v_bad.version - 1
-                    USING ERRCODE = 'LE001',
-                          DETAIL = json_build_object('stream', v_bad.stream, 'actual', v_bad.before_version,
-                                                     'expected', v_bad.version - 1)::text;
-            END IF;
-            RAISE EXCEPTION 'append refused: event % has version % of stream %, which is at version %: versions continue the stream without gaps',
-                v_bad.ord, v_bad.version, v_bad.stream, v_bad.before_version
-                USING ERRCODE = 'LE003';
-        ELSE
-            RAISE EXCEPTION 'append refused: event % (stream % version %) does not link to the hash of the event before it in its stream',
-                v_bad.ord, v_bad.stream, v_bad.version
-                USING ERRCODE = 'LE003';
-        END IF;
-    END IF;
-
     -- The transaction id only now, after reading the stream heads (see 001).
     PERFORM pg_current_xact_id();
 
+    -- Only events that pass every check are inserted (see append_refusal below); when any
+    -- is left out, nothing is kept. An event the stream already has fails on the unique
+    -- (stream, version) key: a conflict, decided again.
     RETURN QUERY
-    WITH inserted AS (
+    WITH sent AS (
+        SELECT e.ord, e.value, e.value->>'stream' AS stream, (e.value->>'version')::bigint AS version,
+               e.value->>'hash' AS hash, e.value->>'previous_hash' AS previous_hash
+        FROM jsonb_array_elements(p_events) WITH ORDINALITY AS e(value, ord)
+    ), inserted AS (
         INSERT INTO events (stream, version, type, schema_version, payload, metadata,
                             business_date, event_id, hash)
-        SELECT e.value->>'stream', (e.value->>'version')::bigint, e.value->>'type',
-               (e.value->>'schema_version')::integer, e.value->'payload', e.value->'metadata',
-               (e.value->>'business_date')::date, (e.value->>'event_id')::uuid,
-               decode(e.value->>'hash', 'hex')
-        FROM jsonb_array_elements(p_events) WITH ORDINALITY AS e(value, ord)
-        ORDER BY e.ord
+        SELECT s.stream, s.version, s.value->>'type', (s.value->>'schema_version')::integer,
+               s.value->'payload', s.value->'metadata', (s.value->>'business_date')::date,
+               (s.value->>'event_id')::uuid, decode(s.hash, 'hex')
+        FROM sent s
+        WHERE s.value - '{stream,version,type,schema_version,payload,metadata,business_date,event_id,hash,previous_hash}'::text[] = '{}'::jsonb
+          AND s.hash ~ '^[0-9a-f]{64}$'
+          AND s.previous_hash = CASE WHEN s.version = 1 THEN repeat('0', 64) ELSE coalesce(
+                  (SELECT b.hash FROM sent b WHERE b.stream = s.stream AND b.version = s.version - 1 AND b.ord < s.ord),
+                  (SELECT encode(p.hash, 'hex') FROM events p WHERE p.stream = s.stream AND p.version = s.version - 1))
+              END
+        ORDER BY s.ord
         RETURNING *
     ), keyed AS (
         INSERT INTO idempotency_keys (key, command_hash, positions)
@@ -171,6 +126,10 @@ BEGIN
         HAVING p_idempotency_key IS NOT NULL
     )
     SELECT * FROM inserted i ORDER BY i.position;
+    GET DIAGNOSTICS v_count = ROW_COUNT;
+    IF v_count <> jsonb_array_length(p_events) THEN
+        PERFORM append_refusal(p_events);
+    END IF;
 END
 $$;
 
