@@ -30,22 +30,22 @@ public enum EventStoreError: Error, Sendable, CustomStringConvertible {
     /// Maps a PostgreSQL error from an append to what it means for the ledger.
     static func from(_ error: PostgresError) -> EventStoreError {
         switch error.sqlState {
-        case "LE001":
+        case PostgresError.Code.ledgerConflict:
             // DETAIL carries {"stream":…,"actual":…,"expected":…} (see append_events).
             let detail = error.detail.flatMap { try? JSON.parse($0) }
             return .conflict(
                 stream: detail?["stream"]?.stringValue ?? "?", expected: detail?["expected"]?.intValue,
                 actual: detail?["actual"]?.intValue)
-        case "LE002":
+        case PostgresError.Code.ledgerIdempotencyKeyReused:
             let key = error.message.split(separator: " ").dropFirst(2).first.map(String.init) ?? "?"
             return .idempotencyKeyReused(key: key)
-        case "23505" where error.constraint == "events_stream_version_key":
+        case PostgresError.Code.uniqueViolation where error.constraint == "events_stream_version_key":
             let stream = error.detail.flatMap { d -> String? in
                 guard let open = d.range(of: "=("), let comma = d[open.upperBound...].range(of: ", ") else { return nil }
                 return String(d[open.upperBound..<comma.lowerBound])
             }
             return .conflict(stream: stream ?? "?", expected: nil, actual: nil)
-        case "42P01", "42883", "3F000":
+        case PostgresError.Code.undefinedTable, PostgresError.Code.undefinedFunction, PostgresError.Code.invalidSchemaName:
             return .notMigrated
         default:
             return .database(error)

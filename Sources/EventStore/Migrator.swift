@@ -140,7 +140,7 @@ public struct Migrator {
             try db.execute(script: Self.createTable)
         } catch {
             // Another run created it at the same instant: it exists now.
-            guard error.isUniqueViolation || error.sqlState == "42P07" else { throw error }
+            guard error.isUniqueViolation || error.sqlState == PostgresError.Code.duplicateTable else { throw error }
         }
         let applied = try appliedChecksums(db)
         try checkUnmodified(applied)

@@ -119,18 +119,8 @@ public final class CommandHandler {
                 }
                 throw rejection
             }
-            let correlation = UUID.random().lowercasedString
-            var metadata: [String: JSON] = [
-                "actor": .string(actor), "command": .string(command.name), "correlation_id": .string(correlation),
-            ]
-            if let explicitKey { metadata["idempotency_key"] = .string(explicitKey) }
-            metadata.merge(extra) { _, new in new }
-            let events = decisions.map { decision in
-                NewEvent(
-                    stream: decision.stream.rawValue, type: decision.event.type,
-                    schemaVersion: decision.event.schemaVersion, payload: decision.event.payload,
-                    metadata: .object(metadata), businessDate: decision.event.date.sqlDate)
-            }
+            let events = AppendEnvelope(actor: actor, command: command, idempotencyKey: explicitKey, extra: extra)
+                .events(for: decisions)
             var expecting: [String: ExpectedVersion] = [:]
             for stream in decisions.map(\.stream) + LedgerCommand.guardedStreams {
                 let version = loaded.heads[stream]?.version ?? 0

@@ -333,18 +333,12 @@ public final class Importer {
             do {
                 let decisions = try line.command.decide(in: loaded.world)
                 for d in decisions { loaded.world.apply(d.event, in: d.stream) }
-                let metadata: JSON = [
-                    "actor": .string(actor), "command": .string(line.command.name),
-                    "idempotency_key": .string(line.key), "import_line": JSON(line.number),
-                ]
+                let envelope = AppendEnvelope(
+                    actor: actor, command: line.command, idempotencyKey: line.key,
+                    extra: ["import_line": JSON(line.number)])
                 batch.commands.append(
                     BulkCommand(
-                        events: decisions.map {
-                            NewEvent(
-                                stream: $0.stream.rawValue, type: $0.event.type,
-                                schemaVersion: $0.event.schemaVersion, payload: $0.event.payload,
-                                metadata: metadata, businessDate: $0.event.date.sqlDate)
-                        }, idempotencyKey: line.key, commandHash: line.fingerprint))
+                        events: envelope.events(for: decisions), idempotencyKey: line.key, commandHash: line.fingerprint))
             } catch {
                 batch.errors.append(LineError(line: line.number, kind: .rejected, message: error.message))
                 if stopOnError { batch.stop = true; break }

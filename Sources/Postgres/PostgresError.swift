@@ -61,6 +61,17 @@ public struct PostgresError: Error, Sendable, CustomStringConvertible {
         /// Class 53: insufficient resources (53100 disk full, 53200 out of memory, …).
         public static let diskFull = "53100"
         public static let outOfMemory = "53200"
+        /// The schema is not there (not migrated): a table, a function or a schema.
+        public static let undefinedTable = "42P01"
+        public static let undefinedFunction = "42883"
+        public static let invalidSchemaName = "3F000"
+        /// CREATE of a table that another migrator created meanwhile.
+        public static let duplicateTable = "42P07"
+        /// The ledger's own, raised by `append_events` (Schema/001): a stream is not at the
+        /// version the command was decided against (DETAIL is JSON: stream, expected, actual).
+        public static let ledgerConflict = "LE001"
+        /// The ledger's own: an idempotency key already used for another command.
+        public static let ledgerIdempotencyKeyReused = "LE002"
     }
 
     /// Serialization failures and deadlocks: the transaction may succeed if run again.
@@ -90,6 +101,6 @@ public struct PostgresError: Error, Sendable, CustomStringConvertible {
 
     /// The relation or schema does not exist: the database has not been migrated.
     public var isUndefinedObject: Bool {
-        sqlState == "42P01" || sqlState == "3F000" || sqlState == "42883"
+        sqlState == Code.undefinedTable || sqlState == Code.invalidSchemaName || sqlState == Code.undefinedFunction
     }
 }

@@ -20,6 +20,28 @@ import TestSupport
         (0..<count).map { _ in #"{"command":"supply.receive","sku":"\#(sku)","quantity":1,"date":"2026-05-01"}"# }
     }
 
+    @Test func importedEventsCarryTheSameEnvelopeAsCommands() throws {
+        try TestDatabase.with { url in
+            let input = [
+                #"{"command":"supply.receive","sku":"h100","quantity":8,"date":"2026-05-01"}"#,
+                #"{"command":"order.place","order":"o1","customer":"NTT","sku":"h100","quantity":4,"unit-price":"10","currency":"USD","date":"2026-05-02"}"#,
+                #"{"command":"order.allocate","order":"o1","quantity":4,"date":"2026-05-03"}"#,
+            ]
+            var lines = input.makeIterator()
+            _ = try importer(url, background: false).run { lines.next() }
+            let events = try EventStore(connection: try PostgresConnection(url: url)).readAll(after: .start, limit: 10)
+            #expect(events.count == 4)
+            for event in events {
+                for key in ["actor", "command", "correlation_id", "idempotency_key", "import_line"] {
+                    #expect(event.metadata[key] != nil, "\(event.type) lacks \(key)")
+                }
+            }
+            // One command, one correlation id: the allocation's two events share it.
+            #expect(events[2].metadata["correlation_id"] == events[3].metadata["correlation_id"])
+            #expect(events[1].metadata["correlation_id"] != events[2].metadata["correlation_id"])
+        }
+    }
+
     @Test(arguments: [false, true])
     func anImportRacingAnotherWriterOnItsStreamsLosesNothing(background: Bool) throws {
         try TestDatabase.with { url in

@@ -128,14 +128,6 @@ struct CommandGenerator {
         #expect(reread == reports, "seed \(seed)")
 
         #expect(!reports.portfolio.isEmpty && !reports.labs.isEmpty && !reports.orders.isEmpty && !reports.supply.isEmpty)
-        // Every row survives a projection's save and load, through text as in a JSONB column.
-        func reload<Row>(_ row: Row, _ state: JSON, _ load: (JSON) throws -> Row) throws -> Row {
-            try load(try JSON.parse(state.canonicalString))
-        }
-        for row in reports.portfolio { #expect(try reload(row, row.savedState, PortfolioPosition.init(savedState:)) == row, "seed \(seed)") }
-        for row in reports.labs { #expect(try reload(row, row.savedState, LabSummary.init(savedState:)) == row, "seed \(seed)") }
-        for row in reports.orders { #expect(try reload(row, row.savedState, OrderSummary.init(savedState:)) == row, "seed \(seed)") }
-        for row in reports.supply { #expect(try reload(row, row.savedState, SupplyPosition.init(savedState:)) == row, "seed \(seed)") }
     }
 
     struct Run {

@@ -177,39 +177,3 @@ import Testing
         #expect(ledger.reports.supply.map(\.sku) == ["b200", "h100", "mi300x"])
     }
 }
-
-@Suite struct SavedRows {
-    @Test func anOrderRowKeepsItsShipmentsAndCancelFlagWhenSaved() throws {
-        let ledger = try TestLedger(Given.stockAndOrder + [
-            ("order.allocate", ["order": "ntt-001", "quantity": "10"]),
-            ("order.ship", ["order": "ntt-001", "shipment": "s1", "quantity": "4"]),
-            ("order.deliver", ["order": "ntt-001", "shipment": "s1"]),
-            ("order.cancel", ["order": "ntt-001", "reason": "withdrew"]),
-        ])
-        let row = try #require(ledger.reports.orders.first)
-        #expect(row.savedState["shipments"] == ["s1": ["quantity": 4, "delivered": true]])
-        #expect(row.savedState["cancelled"] == true)
-        #expect(try OrderSummary(savedState: row.savedState) == row)
-    }
-
-    @Test func aPortfolioRowKeepsItsLatestMarkAfterAnExit() throws {
-        let ledger = try TestLedger(Given.seedCommitment + [
-            ("invest.disburse", ["investment": "sakura-seed", "amount": "100", "currency": "JPY"]),
-            ("invest.mark", ["investment": "sakura-seed", "fair-value": "300", "currency": "JPY"]),
-            ("invest.exit", ["investment": "sakura-seed", "proceeds": "250", "currency": "JPY"]),
-        ])
-        let row = try #require(ledger.reports.portfolio.first)
-        #expect(row.json["fair_value"] == "0")
-        #expect(row.savedState["latest_mark"] == "300")
-        #expect(try PortfolioPosition(savedState: row.savedState) == row)
-    }
-
-    @Test func aSavedRowFromSomewhereElseIsReportedNotGuessed() {
-        #expect(throws: RowDecodingError(row: "supply", reason: "'received' is missing or not an integer")) {
-            try SupplyPosition(savedState: ["sku": "h100", "allocated": 1, "shipped": 0])
-        }
-        #expect(throws: RowDecodingError.self) {
-            try LabSummary(savedState: ["lab": "l", "currency": "JPY"])
-        }
-    }
-}
