@@ -23,9 +23,9 @@ import TestSupport
     @Test func importedEventsCarryTheSameEnvelopeAsCommands() throws {
         try TestDatabase.with { url in
             let input = [
-                #"{"command":"supply.receive","sku":"h100","quantity":8,"date":"2026-05-01"}"#,
-                #"{"command":"order.place","order":"o1","customer":"NTT","sku":"h100","quantity":4,"unit-price":"10","currency":"USD","date":"2026-05-02"}"#,
-                #"{"command":"order.allocate","order":"o1","quantity":4,"date":"2026-05-03"}"#,
+                #"{"command":"supply.receive","sku":"h100","quantity":8,"date":"2026-04-01"}"#,
+                #"{"command":"order.place","order":"o1","customer":"NTT","sku":"h100","quantity":4,"unit-price":"10","currency":"USD","date":"2026-04-02"}"#,
+                #"{"command":"order.allocate","order":"o1","quantity":4,"date":"2026-04-03"}"#,
             ]
             var lines = input.makeIterator()
             _ = try importer(url, background: false).run { lines.next() }
