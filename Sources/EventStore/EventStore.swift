@@ -253,17 +253,27 @@ public final class EventStore {
         }
     }
 
-    /// One stream's events in version order.
+    /// The relation read commands read the log from: the view of Schema/011_reporting_reads.sql,
+    /// which a login granted only ledger_reporting may read (aliased `events`, so queries
+    /// name its columns as the table's). Writers, who decide against what they read, read
+    /// the table itself.
+    static let readableLog = "reporting.event_log AS events"
+
+    /// One stream's events in version order (for readers: `ledger events --stream`).
     public func readStream(_ stream: String) throws(EventStoreError) -> [EventRecord] {
-        try readStreams([stream])[stream] ?? []
+        try readStreams([stream], from: Self.readableLog)[stream] ?? []
     }
 
     /// Several streams' events in one query, each in version order.
     public func readStreams(_ streams: [String]) throws(EventStoreError) -> [String: [EventRecord]] {
+        try readStreams(streams, from: "events")
+    }
+
+    private func readStreams(_ streams: [String], from relation: String) throws(EventStoreError) -> [String: [EventRecord]] {
         guard !streams.isEmpty else { return [:] }
         do {
             let rows = try connection.query(
-                EventRecord.select + " FROM events WHERE stream = ANY ($1::text[]) ORDER BY stream, version",
+                EventRecord.select + " FROM " + relation + " WHERE stream = ANY ($1::text[]) ORDER BY stream, version",
                 [PostgresArray(streams)], prepared: true)
             var out: [String: [EventRecord]] = [:]
             for row in rows {
@@ -310,7 +320,7 @@ public final class EventStore {
         do {
             let rows = try connection.query(
                 EventRecord.select + """
-                 FROM events
+                 FROM reporting.event_log AS events
                 WHERE (transaction_id, position) > ($1::text::xid8, $2::bigint)
                   AND transaction_id < (SELECT log_horizon())
                 ORDER BY events.transaction_id, events.position
@@ -329,7 +339,7 @@ public final class EventStore {
         do {
             return try connection.query(
                 """
-                SELECT EXISTS (SELECT 1 FROM events
+                SELECT EXISTS (SELECT 1 FROM reporting.event_log AS events
                   WHERE (transaction_id, position) > ($1::text::xid8, $2::bigint)
                     AND transaction_id >= (SELECT log_horizon()))
                 """, [String(checkpoint.transactionID), checkpoint.position], prepared: true
@@ -396,7 +406,7 @@ public final class EventStore {
         do {
             let rows = try connection.query(
                 """
-                SELECT transaction_id::text::bigint, position FROM events
+                SELECT transaction_id::text::bigint, position FROM reporting.event_log AS events
                 WHERE position <= $1 ORDER BY position DESC LIMIT 1
                 """, [position])
             guard let row = rows.first else { return .start }
@@ -411,7 +421,7 @@ public final class EventStore {
     public func count(after checkpoint: Checkpoint) throws(EventStoreError) -> Int64 {
         do {
             return try connection.query(
-                "SELECT count(*) FROM events WHERE (transaction_id, position) > ($1::text::xid8, $2::bigint)",
+                "SELECT count(*) FROM reporting.event_log AS events WHERE (transaction_id, position) > ($1::text::xid8, $2::bigint)",
                 [String(checkpoint.transactionID), checkpoint.position], prepared: true
             )[0].decode(Int64.self, at: 0)
         } catch {

@@ -180,6 +180,9 @@ public final class PostgresConnection {
     /// The server process serving this connection (for `pg_stat_activity`, locks, cancels).
     public var backendPID: Int32 { PQbackendPID(handle) }
 
+    /// The role this connection logged in as.
+    public var user: String { PQuser(handle).map { String(cString: $0) } ?? "" }
+
     static func oneLine(_ text: String) -> String {
         text.split(whereSeparator: \.isNewline).map { $0.trimmingCharacters(in: .whitespaces) }.joined(separator: " ")
     }

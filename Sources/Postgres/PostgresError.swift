@@ -46,6 +46,8 @@ public struct PostgresError: Error, Sendable, CustomStringConvertible {
         public static let uniqueViolation = "23505"
         /// The role lacks a right (GRANT, ownership, CREATEROLE).
         public static let insufficientPrivilege = "42501"
+        /// A write in a read-only transaction: on a hot standby, every transaction is one.
+        public static let readOnlySQLTransaction = "25006"
         public static let serializationFailure = "40001"
         public static let deadlockDetected = "40P01"
         public static let lockNotAvailable = "55P03"
@@ -98,6 +100,9 @@ public struct PostgresError: Error, Sendable, CustomStringConvertible {
 
     /// The role lacks a right (SQLSTATE 42501, insufficient_privilege): exit 77.
     public var isInsufficientPrivilege: Bool { sqlState == Code.insufficientPrivilege }
+
+    /// A write on a read-only server or transaction, e.g. on a hot standby (SQLSTATE 25006).
+    public var isReadOnlyTransaction: Bool { sqlState == Code.readOnlySQLTransaction }
 
     /// The relation or schema does not exist: the database has not been migrated.
     public var isUndefinedObject: Bool {

@@ -90,7 +90,7 @@ struct EventLog {
     ) {
         var sql = """
             SELECT transaction_id::text::bigint, position, type, schema_version, payload::text, business_date
-            FROM events
+            FROM reporting.event_log AS events
             WHERE (transaction_id, position) > ($1::text::xid8, $2::bigint)
             """
         if filter.settledOnly { sql += "\n  AND transaction_id < (SELECT log_horizon())" }
@@ -112,7 +112,7 @@ struct EventLog {
     func end() throws -> Checkpoint? {
         let rows = try connection.query(
             """
-            SELECT transaction_id::text::bigint, position FROM events
+            SELECT transaction_id::text::bigint, position FROM reporting.event_log AS events
             WHERE transaction_id < (SELECT log_horizon())
             ORDER BY events.transaction_id DESC, events.position DESC LIMIT 1
             """)
@@ -123,7 +123,7 @@ struct EventLog {
 
     /// How many events `forEachPage(after: .start, …, filter:)` would read.
     func count(filter: Filter) throws -> Int {
-        var sql = "SELECT count(*) FROM events WHERE transaction_id < (SELECT log_horizon())"
+        var sql = "SELECT count(*) FROM reporting.event_log AS events WHERE transaction_id < (SELECT log_horizon())"
         var binds: [any PostgresBindable] = []
         filter.narrow(&sql, &binds)
         return try connection.query(sql, binds)[0].decode(Int.self, at: 0)
@@ -135,7 +135,7 @@ struct EventLog {
     func forEachEvent(filter: Filter, _ body: (LoggedEvent) throws -> Void) throws {
         var sql = """
             SELECT transaction_id::text::bigint, position, type, schema_version, payload::text, business_date
-            FROM events
+            FROM reporting.event_log AS events
             WHERE true
             """
         if filter.settledOnly { sql += "\n  AND transaction_id < (SELECT log_horizon())" }

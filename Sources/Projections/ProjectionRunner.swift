@@ -10,6 +10,32 @@ public struct ProjectionStatus: Sendable, Equatable {
     public var checkpoint: Int64
     /// Committed events not applied yet.
     public var lag: Int64
+    /// How long ago the oldest of those events was recorded (0 when there is none): how old
+    /// the news is that the projection has not seen.
+    public var lagSeconds: Double
+}
+
+/// Whether the server is a hot standby, and how far it is behind its primary.
+public struct ServerRecovery: Sendable, Equatable {
+    /// True on a hot standby (`pg_is_in_recovery()`): it serves reads, refuses writes.
+    public var isStandby: Bool
+    /// On a standby: seconds between now and the last transaction replayed, or 0 when
+    /// everything received has been replayed (an idle primary is not lag); nil on a primary,
+    /// or before anything was replayed.
+    public var replayLagSeconds: Double?
+
+    public static func current(on db: PostgresConnection) throws -> ServerRecovery {
+        let row = try db.query(
+            """
+            SELECT pg_is_in_recovery(),
+                   CASE WHEN NOT pg_is_in_recovery() THEN NULL
+                        WHEN pg_last_wal_receive_lsn() IS NOT DISTINCT FROM pg_last_wal_replay_lsn() THEN 0
+                        ELSE extract(epoch FROM now() - pg_last_xact_replay_timestamp()) END::text
+            """)[0]
+        return ServerRecovery(
+            isStandby: try row.decode(Bool.self, at: 0),
+            replayLagSeconds: try row.decode(String?.self, at: 1).flatMap { Double($0) }.map { max(0, $0) })
+    }
 }
 
 /// Brings the projection tables up to date with the log: `ledger projections run`.
@@ -139,9 +165,13 @@ public final class ProjectionRunner {
     }
 
     func checkpoints(_ names: [ProjectionName]) throws -> [ProjectionName: Checkpoint] {
+        try checkpoints(names, on: connection)
+    }
+
+    func checkpoints(_ names: [ProjectionName], on connection: PostgresConnection) throws -> [ProjectionName: Checkpoint] {
         var out: [ProjectionName: Checkpoint] = [:]
         for row in try connection.query(
-            "SELECT projection, transaction_id, position FROM projections.checkpoints", prepared: true)
+            "SELECT projection, transaction_id, position FROM reporting.checkpoints", prepared: true)
         {
             guard let name = ProjectionName(rawValue: try row.decode(String.self, at: 0)), names.contains(name) else {
                 continue
@@ -153,14 +183,24 @@ public final class ProjectionRunner {
         return out
     }
 
-    /// Each projection's checkpoint and how many committed events it has yet to apply.
-    public func status() throws -> [ProjectionStatus] {
-        let store = EventStore(connection: connection)
-        let checkpoints = try self.checkpoints(ProjectionName.allCases)
-        return try ProjectionName.allCases.map { name in
-            let checkpoint = checkpoints[name]!
-            return ProjectionStatus(
-                projection: name, checkpoint: checkpoint.position, lag: try store.count(after: checkpoint))
+    /// Each projection's checkpoint, how many committed events it has yet to apply, and
+    /// the age of the oldest of them. Reads only schema `reporting`, so it works for a
+    /// reporting login and on a standby.
+    public func status(_ names: [ProjectionName] = ProjectionName.allCases) throws -> [ProjectionStatus] {
+        try connection.transaction(.repeatableRead) { db in
+            let checkpoints = try self.checkpoints(names, on: db)
+            return try names.map { name in
+                let checkpoint = checkpoints[name]!
+                let row = try db.query(
+                    """
+                    SELECT count(*), coalesce(extract(epoch FROM now() - min(recorded_at)), 0)::text
+                    FROM reporting.event_log AS events
+                    WHERE (transaction_id, position) > ($1::text::xid8, $2::bigint)
+                    """, [String(checkpoint.transactionID), checkpoint.position], prepared: true)[0]
+                return ProjectionStatus(
+                    projection: name, checkpoint: checkpoint.position, lag: try row.decode(Int64.self, at: 0),
+                    lagSeconds: max(0, Double(try row.decode(String.self, at: 1)) ?? 0))
+            }
         }
     }
 
@@ -175,7 +215,8 @@ public final class ProjectionRunner {
         onLockWait: ((ProjectionName, Int32?) -> Void)? = nil,
         onBatch: ((Int) -> Void)? = nil, onReconnect: ((any Error, Duration) -> Void)? = nil,
         onHeldBack: ((EventStore.LogHolder) -> Void)? = nil,
-        onLockWaitNote: (@Sendable (String) -> Void)? = nil
+        onLockWaitNote: (@Sendable (String) -> Void)? = nil,
+        onReconnected: (() -> Void)? = nil, onCaughtUp: (() -> Void)? = nil
     ) throws {
         // When a pass applies nothing, whether an open transaction holds the log back —
         // looked at every few seconds, told once per holder.
@@ -187,6 +228,7 @@ public final class ProjectionRunner {
             do {
                 let connection = try PostgresConnection(
                     url: databaseURL, applicationName: EventStore.followerApplicationName, settings: settings)
+                if connectedOnce { onReconnected?() }
                 connectedOnce = true
                 // Any lock this session waits on for over a second is said (see LockWatch).
                 let watch = onLockWaitNote.map { LockWatch(url: databaseURL, pid: connection.backendPID, report: $0) }
@@ -195,13 +237,20 @@ public final class ProjectionRunner {
                 let runner = ProjectionRunner(connection: connection, batchSize: batchSize)
                 runner.onLockWait = onLockWait
                 backoff = .milliseconds(100)
+                // Told once each time the runner goes from working (or connecting) to idle.
+                var idle = false
                 while !shouldStop() {
                     let applied = try runner.runOnce(shouldStop: shouldStop)
                     if applied > 0 {
                         onBatch?(applied)
+                        idle = false
                         // Keep the log's stored Merkle tree up with the log too (a no-op
                         // for a login that may not write it), so digests stay cheap.
                         try LogDigest.extend(on: connection)
+                    }
+                    if !idle, !shouldStop() {
+                        onCaughtUp?()
+                        idle = true
                     }
                     if let onHeldBack, applied == 0, ContinuousClock.now - lastLook >= .seconds(5) {
                         lastLook = .now

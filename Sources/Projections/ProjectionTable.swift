@@ -11,6 +11,9 @@ public protocol ProjectionTable: ReportRow {
     static var projection: ProjectionName { get }
     /// The qualified table, e.g. `projections.orders`.
     static var table: String { get }
+    /// The view in schema `reporting` that read commands load rows from (`loadColumns`), so
+    /// a login granted only ledger_reporting can print reports (Schema/011_reporting_reads.sql).
+    static var readable: String { get }
     /// The primary key column (quoted where it is a keyword).
     static var keyColumn: String { get }
     /// Every column of the table, in table order: the order of `columnValues`.
@@ -27,6 +30,7 @@ public protocol ProjectionTable: ReportRow {
 extension PortfolioPosition: ProjectionTable {
     public static var projection: ProjectionName { .portfolio }
     public static var table: String { "projections.portfolio" }
+    public static var readable: String { "reporting.portfolio_state" }
     public static var keyColumn: String { "investment" }
     public static var tableColumns: [String] { columns + ["latest_mark"] }
     public static var loadColumns: String {
@@ -65,6 +69,7 @@ extension PortfolioPosition: ProjectionTable {
 extension LabSummary: ProjectionTable {
     public static var projection: ProjectionName { .labs }
     public static var table: String { "projections.labs" }
+    public static var readable: String { "reporting.labs" }
     public static var keyColumn: String { "lab" }
     public static var tableColumns: [String] { columns }
     public static var loadColumns: String {
@@ -114,6 +119,7 @@ extension LabSummary: ProjectionTable {
 extension OrderSummary: ProjectionTable {
     public static var projection: ProjectionName { .orders }
     public static var table: String { "projections.orders" }
+    public static var readable: String { "reporting.orders_state" }
     public static var keyColumn: String { "\"order\"" }
     public static var tableColumns: [String] { ["\"order\""] + columns.dropFirst() + ["cancelled", "shipments"] }
     public static var loadColumns: String {
@@ -158,6 +164,7 @@ extension OrderSummary: ProjectionTable {
 extension SupplyPosition: ProjectionTable {
     public static var projection: ProjectionName { .supply }
     public static var table: String { "projections.supply" }
+    public static var readable: String { "reporting.supply" }
     public static var keyColumn: String { "sku" }
     public static var tableColumns: [String] { columns }
     public static var loadColumns: String { "sku, received, allocated, shipped" }

@@ -152,7 +152,7 @@ public enum ReportPages {
         _ type: Row.Type, from lower: String, below upper: String?, on db: PostgresConnection
     ) throws -> [Row] {
         // Table and column names are this program's constants; keys are bound.
-        let select = "SELECT " + Row.loadColumns + " FROM " + Row.table + " WHERE " + Row.keyColumn + " >= $1"
+        let select = "SELECT " + Row.loadColumns + " FROM " + Row.readable + " WHERE " + Row.keyColumn + " >= $1"
         let order = " ORDER BY " + Row.keyColumn
         let result =
             if let upper {
@@ -195,7 +195,7 @@ public enum ReportPages {
         try db.transaction(.repeatableRead) { db in
             let stored = try db.query(
                 "SELECT first_key, row_count, " + (part == .csv ? "csv" : "cells")
-                    + ", widths, numeric FROM projections.report_pages WHERE projection = $1 ORDER BY first_key",
+                    + ", widths, numeric FROM reporting.report_pages WHERE projection = $1 ORDER BY first_key",
                 [name.rawValue], prepared: true)
             let keys = try stored.map { try $0.decode(String.self, at: 0) }
             var pages: [PrintablePage] = []
@@ -233,7 +233,7 @@ public enum ReportPages {
         try db.transaction(.repeatableRead) { db in
             let index = try db.query(
                 """
-                SELECT first_key, row_count, widths, numeric FROM projections.report_pages
+                SELECT first_key, row_count, widths, numeric FROM reporting.report_pages
                 WHERE projection = $1 ORDER BY first_key
                 """, [name.rawValue], prepared: true)
             let stale = try index.first?.decode(String.self, at: 0) != "" || index.contains { $0.isNull(at: 1) }
@@ -252,7 +252,7 @@ public enum ReportPages {
             var i = 0
             try db.forEachRow(
                 "SELECT " + (part == .csv ? "csv" : "cells")
-                    + " FROM projections.report_pages WHERE projection = $1 ORDER BY first_key", [name.rawValue]
+                    + " FROM reporting.report_pages WHERE projection = $1 ORDER BY first_key", [name.rawValue]
             ) { row in
                 guard i < layouts.count else { return }
                 try page(i, PrintablePage(layout: layouts[i], text: .stored(row, column: 0)))

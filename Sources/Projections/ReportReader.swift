@@ -44,7 +44,7 @@ public struct ReportReader {
         // Sorted by the server in byte order (what Swift's `<` gives for slugs): cheaper than
         // moving 100,000 row structs around in a sort here.
         let rows = try connection.query(
-            "SELECT " + Row.loadColumns + " FROM " + Row.table + " ORDER BY " + Row.keyColumn + " COLLATE \"C\"",
+            "SELECT " + Row.loadColumns + " FROM " + Row.readable + " ORDER BY " + Row.keyColumn + " COLLATE \"C\"",
             prepared: true)
         var out: [Row] = []
         out.reserveCapacity(rows.count)

@@ -24,6 +24,7 @@ struct BenchGroup: ParsableCommand {
               ledger bench import --events 1000000 --format json
               ledger bench rebuild --events 1000000
               ledger bench report
+
             scripts/bench runs them all next to pgbench and prints ratios.
             """,
         subcommands: [BenchAppend.self, BenchImport.self, BenchRebuild.self, BenchReportCommand.self, BenchVerify.self])

@@ -5,6 +5,7 @@ import Ledger
 import LedgerApp
 import Postgres
 import Projections
+import Synchronization
 
 /// Every failure becomes one line on stderr and a sysexits status, here and only here.
 enum CLIError: Error {
@@ -30,6 +31,16 @@ enum CLIError: Error {
         switch self {
         case .usage(let m), .rejected(let m), .unavailable(let m), .conflict(let m), .forbidden(let m), .failed(let m): m
         }
+    }
+
+    /// A login that may only read (granted ledger_reporting, say) tried to write: 77, naming
+    /// the grant that would let it.
+    static func mayNotWrite(because reason: String) -> CLIError {
+        let login = connectedLogin.withLock { $0 } ?? "<login>"
+        return .forbidden(
+            "role \(login) may not do this (\(reason)): write commands and `ledger projections run|rebuild` "
+                + "need a login granted ledger_app — a DBA runs: GRANT ledger_app TO \(login); "
+                + "(reports, events and projections status need only ledger_reporting; db migrate, the database owner)")
     }
 
     /// Classifies any error the program can meet.
@@ -62,9 +73,18 @@ enum CLIError: Error {
                     "the PostgreSQL server is out of \(e.sqlState == PostgresError.Code.diskFull ? "disk space" : "resources") "
                         + "(\(e.message)); nothing was written — free space on the server, then run the command again")
             }
-            if e.isInsufficientPrivilege {
-                return .forbidden(
-                    "this database role may not do that: \(e.message) — use a login granted ledger_app to write, or the database owner to migrate")
+            if e.isInsufficientPrivilege { return .mayNotWrite(because: e.message) }
+            if e.isTransient {
+                // Outside the writers' own retries, this is a read cancelled by a hot
+                // standby replaying the primary's cleanup (or a deadlock): try again.
+                return .conflict(
+                    "\(e.message) — run the command again (on a hot standby, hot_standby_feedback = on "
+                        + "keeps the primary's cleanup from cancelling reports)")
+            }
+            if e.isReadOnlyTransaction {
+                return .unavailable(
+                    "the database is read-only, a hot standby (\(e.message)): run writes and `ledger projections run` "
+                        + "against the primary; reports, events and projections status work here")
             }
             if e.isUndefinedObject {
                 return .unavailable("the database schema is not migrated (\(e.message)); run `ledger db migrate`")
@@ -94,6 +114,9 @@ func serverGone(_ error: PostgresError) -> String {
     }
     return "lost the connection to PostgreSQL: \(why) — \(error.message)"
 }
+
+/// The role the command connected as, for messages that say what to grant it.
+let connectedLogin = Mutex<String?>(nil)
 
 /// Prints `error: …` (one line) and exits with the error's status.
 func fail(_ error: CLIError) -> Never {

@@ -19,13 +19,33 @@ struct DemoCommand: ParsableCommand {
             deliveries, invoices, payments and one cancellation; one expense booked under the \
             wrong category is reversed and booked again, and the third quarter is closed. Every fact carries its own \
             date and idempotency key, so running the demo again adds nothing.
-            Example:
+
+            Events can never be deleted, so the demo refuses (exit 65, nothing written) a \
+            ledger holding any event it did not write: run it on a scratch database of its own.
+            Example (a scratch database next to your real one):
+              createdb ledger_demo
+              export DATABASE_URL=postgresql://localhost/ledger_demo
               ledger db migrate && ledger demo
             """)
     @OptionGroup var global: GlobalOptions
 
     func run() throws {
         let db = try global.connect()
+        // Events are forever: fake ones must never land in a real ledger. The demo's own
+        // events are imported lines, or its one correction (key demo:…), with actor "demo"
+        // (a re-run is welcome: it adds nothing).
+        let foreign = try db.query(
+            """
+            SELECT count(*) FROM events
+            WHERE metadata->>'actor' IS DISTINCT FROM 'demo'
+               OR NOT (metadata ? 'import_line' OR coalesce(metadata->>'idempotency_key', '') LIKE 'demo:%')
+            """)[0].decode(Int64.self, at: 0)
+        if foreign > 0 {
+            throw CLIError.rejected(
+                "this ledger holds \(foreign) events the demo did not write, and events cannot be deleted: "
+                    + "run the demo on a scratch database (createdb ledger_demo; then ledger db migrate "
+                    + "and ledger demo with --database-url naming it); nothing was written")
+        }
         let today = Day.today
         var summary = try load(DemoScenario.lines, on: db, today: today)
         // The correction: the expense booked under equipment is reversed (found by its

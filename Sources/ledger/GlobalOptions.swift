@@ -62,10 +62,20 @@ struct GlobalOptions: ParsableArguments {
         lockTimeout.map { [("lock_timeout", $0)] } ?? []
     }
 
+    /// `--actor`, else `$USER` or `$LOGNAME`, else the OS account running the command, else
+    /// (a container's uid with no passwd entry) the database role it connected as: events
+    /// always name someone who can be asked about them.
     var resolvedActor: String {
         if let actor { return actor }
         let env = ProcessInfo.processInfo.environment
-        return env["USER"] ?? env["LOGNAME"] ?? "unknown"
+        for name in ["USER", "LOGNAME"] {
+            if let value = env[name], !value.isEmpty { return value }
+        }
+        if let entry = getpwuid(geteuid()), let name = entry.pointee.pw_name, name.pointee != 0 {
+            return String(cString: name)
+        }
+        if let login = connectedLogin.withLock({ $0 }), !login.isEmpty { return login }
+        return "unknown"
     }
 
     /// The URL to connect with; nil lets libpq read the standard PG* variables.
@@ -81,10 +91,11 @@ struct GlobalOptions: ParsableArguments {
             // A command blocked by a lock says what it waits for (after a second; quick
             // commands never open the watch's connection).
             _ = LockWatch(url: resolvedURL, pid: connection.backendPID) { say("note: \($0)") }
+            connectedLogin.withLock { $0 = connection.user }
             return connection
         } catch {
             throw CLIError.unavailable(
-                "cannot connect to PostgreSQL: \(error.message) — check --database-url or DATABASE_URL (scripts/pg start gives a private server)")
+                "cannot connect to PostgreSQL: \(error.message) — check that the server is running and --database-url, DATABASE_URL or the PG* variables")
         }
     }
 }

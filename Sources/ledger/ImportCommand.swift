@@ -31,6 +31,8 @@ final class LineReader {
     private var start = 0
     private var atEnd = false
     private(set) var linesRead = 0
+    /// Bytes taken so far, line ends included (with `size(of:)`: how far through the file).
+    private(set) var bytesRead = 0
 
     init(path: String, maxLineBytes: Int = LineReader.defaultMaxLineBytes) throws {
         self.maxLineBytes = maxLineBytes
@@ -99,6 +101,7 @@ final class LineReader {
 
     private func take(_ range: Range<Int>) -> Importer.InputLine {
         linesRead += 1
+        bytesRead += range.count + 1
         var lower = range.lowerBound
         var upper = range.upperBound
         if linesRead == 1, upper - lower >= 3, buffer[lower] == 0xEF, buffer[lower + 1] == 0xBB, buffer[lower + 2] == 0xBF {
@@ -167,8 +170,10 @@ struct ImportCommand: ParsableCommand {
         commandName: "import", abstract: "Import write commands from JSON Lines (a file, or - for stdin).",
         discussion: """
             One command per line; "command" is "<group>.<subcommand>" and the other fields are \
-            the long flag names:
-              {"command":"order.place","order":"ntt-001","customer":"NTT","sku":"h100-sxm5-80gb","quantity":64,"unit-price":"4500000","currency":"JPY","date":"2026-05-01"}
+            the long flag names, e.g.:
+              {"command":"supply.receive","sku":"h100-sxm5-80gb","quantity":64}
+              {"command":"order.allocate","order":"ntt-001","quantity":8}
+
             Each line is atomic. A bad line is reported on stderr with its number and the others \
             still go in (unless --stop-on-error). Each line's idempotency key is derived from the \
             file's name (or --source), its line number and its content (or given as \
@@ -208,9 +213,17 @@ struct ImportCommand: ParsableCommand {
         importer.batchSize = batchSize
         importer.stopOnError = stopOnError
         let progress = Progress()
+        // A file's size is known, so its progress has a total: the share of its bytes read.
+        let totalBytes = LineReader.size(of: file)
         importer.onProgress = { s in
             let rate = Double(s.events) / max(progress.elapsed, 0.001)
-            progress.show("importing: \(s.linesRead) lines, \(s.commands) commands, \(s.events) events (\(Int(rate)) events/s), \(s.errors.count) rejected")
+            var share = ""
+            if let totalBytes, totalBytes > 0 {
+                let done = min(reader.bytesRead, totalBytes)
+                let eta = done > 0 ? Int(progress.elapsed * Double(totalBytes - done) / Double(done)) : 0
+                share = "\(done * 100 / totalBytes)% of \(totalBytes / 1_000_000 > 0 ? "\(totalBytes / 1_000_000) MB" : "\(totalBytes) bytes"), ETA \(eta)s, "
+            }
+            progress.show("importing: \(share)\(s.linesRead) lines, \(s.commands) commands, \(s.events) events (\(Int(rate)) events/s), \(s.errors.count) rejected")
         }
         let summary: Importer.Summary
         var readFailure: LineReader.Failure?

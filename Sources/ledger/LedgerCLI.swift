@@ -12,13 +12,17 @@ struct LedgerCLI: ParsableCommand {
             and reports on them. Connects to $DATABASE_URL (or --database-url, or the PG* variables).
 
             Exit status: 0 ok, 64 bad usage, 65 rejected by a business rule, 69 database \
-            unreachable or not migrated, 75 concurrency conflict after retries, 1 anything else.
+            unreachable, not migrated or a read-only standby, 75 concurrency conflict after \
+            retries, 77 the database role may not do this, 1 anything else.
 
             Start with:
               ledger db migrate
-              ledger demo
+              ledger startup register --startup sakana-ai --name "Sakana AI"
               ledger report portfolio
+            To see it with data, run `ledger demo` on a scratch database (never on a real \
+            ledger: it refuses one that holds other events).
             """,
+        version: "ledger \(version)",
         subcommands: [
             StartupGroup.self, InvestGroup.self, LabGroup.self, SupplyGroup.self, OrderGroup.self,
         ] + writeCommands(in: nil) + [
@@ -27,8 +31,12 @@ struct LedgerCLI: ParsableCommand {
             DigestCommand.self, ProveCommand.self, VerifyCommand.self, DatabaseGroup.self, BenchGroup.self,
         ])
 
+    /// `ledger --version` prints `ledger <version>` (CONTRACT.md).
+    static let version = "0.14.0"
+
     static func main() {
         if let problem = invalidUTF8Argument() { fail(.usage(problem)) }
+        if let unknown = unknownCommand(in: Array(CommandLine.arguments.dropFirst())) { fail(.usage(unknown)) }
         var command: any ParsableCommand
         do {
             command = try parseAsRoot()
@@ -63,5 +71,26 @@ struct LedgerCLI: ParsableCommand {
             }
         }
         return nil
+    }
+
+    /// Names a word that stands where a subcommand must be but is none (`ledger startup
+    /// teleport --startup x`): ArgumentParser would complain about the first option instead.
+    static func unknownCommand(in arguments: [String]) -> String? {
+        var children: [any ParsableCommand.Type] = configuration.subcommands
+        var path = "ledger"
+        for word in arguments {
+            if word.hasPrefix("-") || children.isEmpty || word == "help" { return nil }
+            let names = children.map { $0._commandName }
+            guard let index = names.firstIndex(of: word) else {
+                return "unknown command '\(word)' for '\(path)' — the commands are: \(names.joined(separator: ", "))"
+            }
+            children = subcommands(of: children[index])
+            path += " " + word
+        }
+        return nil
+    }
+
+    private static func subcommands<Command: ParsableCommand>(of command: Command.Type) -> [any ParsableCommand.Type] {
+        command.configuration.subcommands
     }
 }

@@ -2,6 +2,7 @@ import ArgumentParser
 import EventStore
 import Foundation
 import JSON
+import Logging
 import Postgres
 import Projections
 import Synchronization
@@ -26,15 +27,59 @@ func lockWaitMessage(_ name: ProjectionName, _ pid: Int32?) {
 
 struct ProjectionsStatus: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "status", abstract: "Each projection's checkpoint position and lag in events.")
+        commandName: "status", abstract: "Each projection's checkpoint position and lag in events.",
+        discussion: """
+            lag: events appended that the projection has not applied yet (reports printed now \
+            miss them); lag_seconds: how long ago the oldest of them was recorded. On a hot \
+            standby, replay_lag_seconds says how far the server is behind its primary (0 when it \
+            has replayed all it received); it is null on a primary. Works for a login granted \
+            only ledger_reporting.
+            Examples:
+              ledger projections status
+              ledger projections status --format json
+            """)
     @OptionGroup var global: GlobalOptions
 
     func run() throws {
-        let statuses = try ProjectionRunner(connection: try global.connect()).status()
+        let db = try global.connect()
+        let statuses = try ProjectionRunner(connection: db).status()
+        let recovery = try ServerRecovery.current(on: db)
+        let replayLag: JSON = recovery.replayLagSeconds.map { .number(seconds($0)) } ?? .null
         let rows: [JSON] = statuses.map {
-            ["projection": .string($0.projection.rawValue), "checkpoint": JSON($0.checkpoint), "lag": JSON($0.lag)]
+            [
+                "projection": .string($0.projection.rawValue), "checkpoint": JSON($0.checkpoint), "lag": JSON($0.lag),
+                "lag_seconds": .number(seconds($0.lagSeconds)), "replay_lag_seconds": replayLag,
+            ]
         }
-        Listing(columns: ["projection", "checkpoint", "lag"], rows: rows).print(global.format)
+        var columns = ["projection", "checkpoint", "lag", "lag_seconds", "replay_lag_seconds"]
+        // A table on a primary has no use for a column that is always empty.
+        if global.format == .table && !recovery.isStandby { columns.removeLast() }
+        Listing(columns: columns, rows: rows).print(global.format)
+        if recovery.isStandby {
+            say("note: this server is a read-only hot standby, \(recovery.replayLagSeconds.map { seconds($0) + " s" } ?? "an unknown time") behind its primary")
+        }
+    }
+}
+
+/// Seconds as a JSON number with millisecond precision.
+func seconds(_ value: Double) -> String {
+    String(format: "%.3f", value)
+}
+
+/// `projections run|rebuild` write: on a hot standby (69) or for a login that may only read
+/// (77) they would fail at their first write, after waiting for locks and, with --follow,
+/// after starting to log; say so at once, naming where to run them or what to grant.
+func refuseUnlessWritable(_ db: PostgresConnection, _ command: String) throws {
+    if try ServerRecovery.current(on: db).isStandby {
+        throw CLIError.unavailable(
+            "this server is a read-only hot standby: run `ledger \(command)` against the primary "
+                + "(reports, events and projections status work here)")
+    }
+    let mayWrite = try db.query(
+        "SELECT has_schema_privilege('projections', 'USAGE') AND has_table_privilege('projections.checkpoints', 'UPDATE')"
+    )[0].decode(Bool.self, at: 0)
+    if !mayWrite {
+        throw CLIError.mayNotWrite(because: "no right to update the projections")
     }
 }
 
@@ -44,6 +89,13 @@ let stopRequested = Atomic<Bool>(false)
 func installStopHandlers() {
     signal(SIGINT) { _ in stopRequested.store(true, ordering: .relaxed) }
     signal(SIGTERM) { _ in stopRequested.store(true, ordering: .relaxed) }
+    // A process inherits its parent's blocked signals: a supervisor (or a test harness)
+    // that spawns us with SIGTERM blocked would otherwise never be able to stop a follower.
+    var stopSignals = sigset_t()
+    sigemptyset(&stopSignals)
+    sigaddset(&stopSignals, SIGINT)
+    sigaddset(&stopSignals, SIGTERM)
+    pthread_sigmask(SIG_UNBLOCK, &stopSignals, nil)
 }
 
 struct ProjectionsRun: ParsableCommand {
@@ -64,18 +116,29 @@ struct ProjectionsRun: ParsableCommand {
         installStopHandlers()
         let shouldStop = { stopRequested.load(ordering: .relaxed) }
         if follow {
-            _ = try global.connect()  // fail fast (exit 69) when the server is unreachable
-            say("following the event log; stop with Ctrl-C")
+            // Fail fast (exit 69) when the server is unreachable or a standby.
+            try refuseUnlessWritable(try global.connect(), "projections run")
+            // A long-running process logs (swift-log: timestamp, level, message), one line per
+            // event of note; one-shot commands print results instead.
+            LoggingSystem.bootstrap(StreamLogHandler.standardError)
+            let log = Logger(label: "ledger.projections")
+            log.info("following the event log; stop with Ctrl-C")
             try ProjectionRunner.follow(
-                databaseURL: global.resolvedURL, settings: global.sessionSettings, shouldStop: shouldStop, onLockWait: lockWaitMessage,
-                onBatch: { n in say("applied \(n) events") },
-                onReconnect: { error, wait in say("connection lost (\(error)); reconnecting in \(wait)") },
-                onHeldBack: { holder in say("warning: \(holder)") },
-                onLockWaitNote: { say("note: \($0)") })
-            say("stopped")
+                databaseURL: global.resolvedURL, settings: global.sessionSettings, shouldStop: shouldStop,
+                onLockWait: { name, pid in
+                    log.notice("waiting for projection \(name): another process (\(pid.map { "PID \($0)" } ?? "unknown PID")) is updating it")
+                },
+                onBatch: { n in log.info("applied \(n) events") },
+                onReconnect: { error, wait in log.warning("connection lost (\(error)); reconnecting in \(wait)") },
+                onHeldBack: { holder in log.warning("\(holder)") },
+                onLockWaitNote: { log.notice("\($0)") },
+                onReconnected: { log.info("reconnected") },
+                onCaughtUp: { log.info("caught up") })
+            log.info("stopped")
             return
         }
         let db = try global.connect()
+        try refuseUnlessWritable(db, "projections run")
         let runner = ProjectionRunner(connection: db)
         runner.onLockWait = lockWaitMessage
         let applied = try runner.runOnce(shouldStop: shouldStop)
@@ -111,7 +174,9 @@ struct ProjectionsRebuild: ParsableCommand {
         } else {
             names = ProjectionName.allCases
         }
-        let rebuilder = ProjectionRebuilder(connection: try global.connect())
+        let db = try global.connect()
+        try refuseUnlessWritable(db, "projections rebuild")
+        let rebuilder = ProjectionRebuilder(connection: db)
         rebuilder.onLockWait = lockWaitMessage
         let progress = Progress()
         var lastLog = Date()

@@ -173,7 +173,8 @@ extension ReportSubcommand {
         guard let (view, caption) = try asOf.view(on: db) else {
             // The current state is printed from the report's pages, ready-rendered by the
             // projection runner (see `ReportPage`); the rows below go through the same printer.
-            return try ReportPrinter.print(Self.report.columns, global.format, from: .stored(Self.report, db), to: ByteOutput())
+            try ReportPrinter.print(Self.report.columns, global.format, from: .stored(Self.report, db), to: ByteOutput())
+            return try warnIfBehind([Self.report], on: db)
         }
         let listing = try Self.report.listing(db, view)
         // The table names what it shows, so a printed report can be traced (JSON and CSV
@@ -181,6 +182,16 @@ extension ReportSubcommand {
         if global.format == .table { Swift.print("\(Self.report.rawValue) \(caption)") }
         listing.print(global.format)
     }
+}
+
+/// A report read from projections that lag the log still prints (exit 0), but says so on
+/// stderr: a figure that silently misses the latest events is worse than a late one.
+/// `names`: the projections the report read; the warning gives the largest lag.
+func warnIfBehind(_ names: [ProjectionName], on db: PostgresConnection) throws {
+    let lag = try ProjectionRunner(connection: db).status(names).map(\.lag).max() ?? 0
+    guard lag > 0 else { return }
+    // Worded as CONTRACT.md fixes it ("N events" even for one): scripts match on it.
+    say("warning: projections are \(lag) events behind — run ledger projections run")
 }
 
 struct ReportPortfolio: ReportSubcommand {

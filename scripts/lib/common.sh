@@ -19,6 +19,20 @@ die() { echo "error: $*" >&2; exit 1; }
 # otherwise the scripts bring up the private cluster of scripts/pg.
 database_given() { [[ -n ${DATABASE_URL:-} || -n ${PGHOST:-} || -n ${PGDATABASE:-} ]]; }
 
+# Commands run when the calling script exits, last added first (a standby stops before
+# its primary).
+ON_EXIT=()
+run_on_exit() {
+    local i
+    for (( i = ${#ON_EXIT[@]} - 1; i >= 0; i-- )); do eval "${ON_EXIT[i]}" || true; done
+}
+at_exit() {
+    ON_EXIT+=("$1")
+    trap run_on_exit EXIT
+    trap 'exit 130' INT
+    trap 'exit 143' TERM
+}
+
 # Starts the private cluster, exports DATABASE_URL, and stops the cluster when the
 # calling script exits, but only if this call started it and LEDGER_PG_KEEP is unset.
 use_private_cluster() {
@@ -32,10 +46,31 @@ use_private_cluster() {
         say "started the private cluster: $DATABASE_URL (left running: LEDGER_PG_KEEP is set)"
     else
         say "started the private cluster: $DATABASE_URL (stopped on exit)"
-        trap '"$REPO/scripts/pg" stop || true' EXIT
-        trap 'exit 130' INT
-        trap 'exit 143' TERM
+        at_exit '"$REPO/scripts/pg" stop'
     fi
+}
+
+# Starts a streaming hot standby of the private cluster (scripts/pg start-standby) and
+# exports its URL as LEDGER_STANDBY_URL, for the tests that read from a standby; stops it
+# on exit under the same rule as the cluster.
+use_private_standby() {
+    local was_running=0
+    "$REPO/scripts/pg" standby-url >/dev/null 2>&1 \
+        && pg_isready_quiet "$("$REPO/scripts/pg" standby-url)" && was_running=1
+    LEDGER_STANDBY_URL=$("$REPO/scripts/pg" start-standby)
+    export LEDGER_STANDBY_URL
+    if (( was_running )) || [[ -n ${LEDGER_PG_KEEP:-} ]]; then
+        say "hot standby: $LEDGER_STANDBY_URL"
+    else
+        say "started a hot standby: $LEDGER_STANDBY_URL (stopped on exit)"
+        at_exit '"$REPO/scripts/pg" stop-standby'
+    fi
+}
+
+pg_isready_quiet() {
+    local bindir
+    bindir=$(pg_server_bindir)
+    [[ -n $bindir ]] && "$bindir/pg_isready" -q -d "$1" -t 2
 }
 
 # The PostgreSQL server binaries: pg_config's bindir when it holds a server, else the
