@@ -15,6 +15,15 @@ struct LoggedEvent: Sendable {
 /// events is bounded in memory by one page.
 struct EventLog {
     let connection: PostgresConnection
+    /// The table itself for the runner and the rebuild (they write, and run on whatever
+    /// schema the database has), or its view in schema reporting for read commands, which a
+    /// ledger_reporting login may read (Schema/008, 011). Aliased `events` either way.
+    var relation = "public.events AS events"
+
+    init(connection: PostgresConnection, readable: Bool = false) {
+        self.connection = connection
+        if readable { relation = "reporting.event_log AS events" }
+    }
 
     /// Which events to read.
     struct Filter {
@@ -90,7 +99,7 @@ struct EventLog {
     ) {
         var sql = """
             SELECT transaction_id::text::bigint, position, type, schema_version, payload::text, business_date
-            FROM reporting.event_log AS events
+            FROM \(relation)
             WHERE (transaction_id, position) > ($1::text::xid8, $2::bigint)
             """
         if filter.settledOnly { sql += "\n  AND transaction_id < (SELECT log_horizon())" }
@@ -112,7 +121,7 @@ struct EventLog {
     func end() throws -> Checkpoint? {
         let rows = try connection.query(
             """
-            SELECT transaction_id::text::bigint, position FROM reporting.event_log AS events
+            SELECT transaction_id::text::bigint, position FROM \(relation)
             WHERE transaction_id < (SELECT log_horizon())
             ORDER BY events.transaction_id DESC, events.position DESC LIMIT 1
             """)
@@ -123,7 +132,7 @@ struct EventLog {
 
     /// How many events `forEachPage(after: .start, …, filter:)` would read.
     func count(filter: Filter) throws -> Int {
-        var sql = "SELECT count(*) FROM reporting.event_log AS events WHERE transaction_id < (SELECT log_horizon())"
+        var sql = "SELECT count(*) FROM \(relation) WHERE transaction_id < (SELECT log_horizon())"
         var binds: [any PostgresBindable] = []
         filter.narrow(&sql, &binds)
         return try connection.query(sql, binds)[0].decode(Int.self, at: 0)
@@ -135,7 +144,7 @@ struct EventLog {
     func forEachEvent(filter: Filter, _ body: (LoggedEvent) throws -> Void) throws {
         var sql = """
             SELECT transaction_id::text::bigint, position, type, schema_version, payload::text, business_date
-            FROM reporting.event_log AS events
+            FROM \(relation)
             WHERE true
             """
         if filter.settledOnly { sql += "\n  AND transaction_id < (SELECT log_horizon())" }

@@ -165,13 +165,16 @@ public final class ProjectionRunner {
     }
 
     func checkpoints(_ names: [ProjectionName]) throws -> [ProjectionName: Checkpoint] {
-        try checkpoints(names, on: connection)
+        try checkpoints(names, from: "projections.checkpoints", on: connection)
     }
 
-    func checkpoints(_ names: [ProjectionName], on connection: PostgresConnection) throws -> [ProjectionName: Checkpoint] {
+    /// From the table (the runner) or from reporting.checkpoints (`status`, for any reader).
+    func checkpoints(_ names: [ProjectionName], from relation: String, on connection: PostgresConnection) throws
+        -> [ProjectionName: Checkpoint]
+    {
         var out: [ProjectionName: Checkpoint] = [:]
         for row in try connection.query(
-            "SELECT projection, transaction_id, position FROM reporting.checkpoints", prepared: true)
+            "SELECT projection, transaction_id, position FROM " + relation, prepared: true)
         {
             guard let name = ProjectionName(rawValue: try row.decode(String.self, at: 0)), names.contains(name) else {
                 continue
@@ -188,7 +191,7 @@ public final class ProjectionRunner {
     /// reporting login and on a standby.
     public func status(_ names: [ProjectionName] = ProjectionName.allCases) throws -> [ProjectionStatus] {
         try connection.transaction(.repeatableRead) { db in
-            let checkpoints = try self.checkpoints(names, on: db)
+            let checkpoints = try self.checkpoints(names, from: "reporting.checkpoints", on: db)
             return try names.map { name in
                 let checkpoint = checkpoints[name]!
                 let row = try db.query(

@@ -148,11 +148,13 @@ public enum ReportPages {
     }
 
     /// The rows whose keys are in `[lower, upper)`, in key order.
+    /// `readable`: through the view a ledger_reporting login may read (read commands), not
+    /// the table (the runner, which also runs before the views exist, mid-upgrade).
     static func rows<Row: ProjectionTable>(
-        _ type: Row.Type, from lower: String, below upper: String?, on db: PostgresConnection
+        _ type: Row.Type, from lower: String, below upper: String?, on db: PostgresConnection, readable: Bool = false
     ) throws -> [Row] {
         // Table and column names are this program's constants; keys are bound.
-        let select = "SELECT " + Row.loadColumns + " FROM " + Row.readable + " WHERE " + Row.keyColumn + " >= $1"
+        let select = "SELECT " + Row.loadColumns + " FROM " + (readable ? Row.readable : Row.table) + " WHERE " + Row.keyColumn + " >= $1"
         let order = " ORDER BY " + Row.keyColumn
         let result =
             if let upper {
@@ -191,18 +193,23 @@ public enum ReportPages {
 
     /// Every page of a report in key order, stale ones rendered from the rows of the same
     /// snapshot. Stored pages are read in place from the query's result.
-    public static func read(_ name: ProjectionName, _ part: Part, on db: PostgresConnection) throws -> [PrintablePage] {
+    /// `readable`: through the views of schema reporting (read commands: any reporting
+    /// login, a hot standby), not the tables.
+    public static func read(_ name: ProjectionName, _ part: Part, on db: PostgresConnection, readable: Bool = false)
+        throws -> [PrintablePage]
+    {
         try db.transaction(.repeatableRead) { db in
             let stored = try db.query(
                 "SELECT first_key, row_count, " + (part == .csv ? "csv" : "cells")
-                    + ", widths, numeric FROM reporting.report_pages WHERE projection = $1 ORDER BY first_key",
+                    + ", widths, numeric FROM " + pagesRelation(readable) + " WHERE projection = $1 ORDER BY first_key",
                 [name.rawValue], prepared: true)
             let keys = try stored.map { try $0.decode(String.self, at: 0) }
             var pages: [PrintablePage] = []
             pages.reserveCapacity(stored.count + 1)
             func render(from lower: String, below upper: String?) throws {
                 func run<Row: ProjectionTable>(_ type: Row.Type) throws {
-                    let page = ReportPage(firstKey: lower, rows: try rows(Row.self, from: lower, below: upper, on: db))
+                    let page = ReportPage(
+                        firstKey: lower, rows: try rows(Row.self, from: lower, below: upper, on: db, readable: readable))
                     pages.append(PrintablePage(layout: page.layout, text: .rendered(part == .csv ? page.csv : page.cells)))
                 }
                 try run(name.rowType)
@@ -227,18 +234,16 @@ public enum ReportPages {
     /// while the server still sends the next (`PostgresConnection.forEachRow`). Stale pages
     /// are rendered from the rows first.
     public static func stream(
-        _ name: ProjectionName, _ part: Part, on db: PostgresConnection, layout: ([PageLayout]) throws -> Void,
-        page: (Int, PrintablePage) throws -> Void
+        _ name: ProjectionName, _ part: Part, on db: PostgresConnection, readable: Bool = false,
+        layout: ([PageLayout]) throws -> Void, page: (Int, PrintablePage) throws -> Void
     ) throws {
         try db.transaction(.repeatableRead) { db in
             let index = try db.query(
-                """
-                SELECT first_key, row_count, widths, numeric FROM reporting.report_pages
-                WHERE projection = $1 ORDER BY first_key
-                """, [name.rawValue], prepared: true)
+                "SELECT first_key, row_count, widths, numeric FROM " + pagesRelation(readable)
+                    + " WHERE projection = $1 ORDER BY first_key", [name.rawValue], prepared: true)
             let stale = try index.first?.decode(String.self, at: 0) != "" || index.contains { $0.isNull(at: 1) }
             guard !stale else {
-                let pages = try read(name, part, on: db)
+                let pages = try read(name, part, on: db, readable: readable)
                 try layout(pages.map(\.layout))
                 for (i, p) in pages.enumerated() { try page(i, p) }
                 return
@@ -252,13 +257,17 @@ public enum ReportPages {
             var i = 0
             try db.forEachRow(
                 "SELECT " + (part == .csv ? "csv" : "cells")
-                    + " FROM reporting.report_pages WHERE projection = $1 ORDER BY first_key", [name.rawValue]
+                    + " FROM " + pagesRelation(readable) + " WHERE projection = $1 ORDER BY first_key", [name.rawValue]
             ) { row in
                 guard i < layouts.count else { return }
                 try page(i, PrintablePage(layout: layouts[i], text: .stored(row, column: 0)))
                 i += 1
             }
         }
+    }
+
+    static func pagesRelation(_ readable: Bool) -> String {
+        readable ? "reporting.report_pages" : "projections.report_pages"
     }
 
     /// `ledger verify`: every page that is not stale must be what its rows render to now

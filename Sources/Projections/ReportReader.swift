@@ -10,9 +10,13 @@ import Postgres
 /// business date is on or before that day, with the same `Reports` fold.
 public struct ReportReader {
     public let connection: PostgresConnection
+    /// Read through the views of schema reporting (read commands: a ledger_reporting login,
+    /// a hot standby) rather than the tables.
+    public let readable: Bool
 
-    public init(connection: PostgresConnection) {
+    public init(connection: PostgresConnection, readable: Bool = false) {
         self.connection = connection
+        self.readable = readable
     }
 
     public func portfolio(asOf: Day? = nil) throws -> [PortfolioPosition] { try portfolio(ReportView(asOf: asOf)) }
@@ -44,7 +48,7 @@ public struct ReportReader {
         // Sorted by the server in byte order (what Swift's `<` gives for slugs): cheaper than
         // moving 100,000 row structs around in a sort here.
         let rows = try connection.query(
-            "SELECT " + Row.loadColumns + " FROM " + Row.readable + " ORDER BY " + Row.keyColumn + " COLLATE \"C\"",
+            "SELECT " + Row.loadColumns + " FROM " + (readable ? Row.readable : Row.table) + " ORDER BY " + Row.keyColumn + " COLLATE \"C\"",
             prepared: true)
         var out: [Row] = []
         out.reserveCapacity(rows.count)
@@ -61,7 +65,7 @@ public struct ReportReader {
         filter.through = view.through
         filter.settledOnly = false
         var reports = Reports()
-        try EventLog(connection: connection).forEachEvent(filter: filter) { reports.apply($0.event) }
+        try EventLog(connection: connection, readable: readable).forEachEvent(filter: filter) { reports.apply($0.event) }
         return reports
     }
 }

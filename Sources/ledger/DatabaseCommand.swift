@@ -41,7 +41,7 @@ struct DatabaseStatus: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "status", abstract: "List applied, pending and modified migrations.",
         discussion: "Exits 69 when a migration is pending, 1 when an applied one was modified.")
-    @OptionGroup var global: GlobalOptions
+    @OptionGroup var global: ReadOptions
 
     func run() throws {
         let migrator = try Migrator(directory: try Migrator.locateSchemaDirectory())

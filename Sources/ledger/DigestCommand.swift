@@ -43,7 +43,7 @@ struct DigestCommand: ParsableCommand {
               ledger digest --format json > digest-2026-11-27.json
               ledger verify --digest digest-2026-11-27.json
             """)
-    @OptionGroup var global: GlobalOptions
+    @OptionGroup var global: ReadOptions
 
     func run() throws {
         let digest = try LogDigest.current(on: try global.connect())
@@ -62,7 +62,7 @@ struct ProveCommand: ParsableCommand {
             Example:
               ledger prove --position 42 --format json
             """)
-    @OptionGroup var global: GlobalOptions
+    @OptionGroup var global: ReadOptions
     @Option(help: ArgumentHelp("The event's global position.", valueName: "position")) var position: Int64
 
     func validate() throws {

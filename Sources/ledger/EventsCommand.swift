@@ -35,7 +35,7 @@ struct EventsCommand: ParsableCommand {
               ledger events --stream order-ntt-001
               ledger events --after 120 --limit 50 --format json
             """)
-    @OptionGroup var global: GlobalOptions
+    @OptionGroup var global: ReadOptions
     @Option(help: ArgumentHelp("Only this stream, e.g. order-ntt-001.", valueName: "stream")) var stream: String?
     @Option(help: ArgumentHelp("Start after the event at this position.", valueName: "position")) var after: Int64?
     @Option(help: ArgumentHelp("At most this many events.", valueName: "n")) var limit: Int?

@@ -9,7 +9,7 @@ enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
 }
 
 /// The options every subcommand accepts (CONTRACT.md, "The program").
-struct GlobalOptions: ParsableArguments {
+struct GlobalOptions: ParsableArguments, CommandOptions {
     @Option(
         name: .customLong("database-url"),
         help: ArgumentHelp(
@@ -37,24 +37,62 @@ struct GlobalOptions: ParsableArguments {
             valueName: "duration"))
     var lockTimeout: String?
 
+    func validate() throws { try validateOptions() }
+}
+
+/// The same options for commands that only read (reports, events, projections status,
+/// digest, prove, verify): --actor and --idempotency-key are still accepted, as on every
+/// command, but not listed in --help, where they would only mislead.
+struct ReadOptions: ParsableArguments, CommandOptions {
+    @Option(
+        name: .customLong("database-url"),
+        help: ArgumentHelp(
+            "libpq connection URI (default: $DATABASE_URL, then PGHOST, PGPORT, PGUSER, PGDATABASE…).",
+            valueName: "url"))
+    var databaseURL: String?
+
+    @Option(help: "Output format: table, json or csv.")
+    var format: OutputFormat = .table
+
+    @Option(help: ArgumentHelp("Ignored: a read stores nothing.", valueName: "name", visibility: .hidden))
+    var actor: String?
+
+    @Option(
+        name: .customLong("idempotency-key"),
+        help: ArgumentHelp("Ignored: a read stores nothing.", valueName: "key", visibility: .hidden))
+    var idempotencyKey: String?
+
+    @Option(
+        name: .customLong("lock-timeout"),
+        help: ArgumentHelp(
+            "Give up (exit 1) when a lock is not granted within this time, e.g. 5s or 500ms (PostgreSQL lock_timeout).",
+            valueName: "duration"))
+    var lockTimeout: String?
+
+    func validate() throws { try validateOptions() }
+}
+
+/// What GlobalOptions and ReadOptions share: checks, defaults and the connection.
+protocol CommandOptions {
+    var databaseURL: String? { get }
+    var format: OutputFormat { get }
+    var actor: String? { get }
+    var idempotencyKey: String? { get }
+    var lockTimeout: String? { get }
+}
+
+extension CommandOptions {
     /// The text rule (`FreeText`) for the actor and the key, checked before anything runs.
-    func validate() throws {
+    func validateOptions() throws {
         if let problem = FreeText.problem(in: resolvedActor, maxLength: FreeText.maxLabelLength) {
             throw ValidationError(actor == nil ? "$USER (the default actor): \(problem) — give --actor" : "--actor: \(problem)")
         }
         if let idempotencyKey, let problem = FreeText.problem(in: idempotencyKey, maxLength: FreeText.maxLabelLength) {
             throw ValidationError("--idempotency-key: \(problem)")
         }
-        if let lockTimeout, !Self.isDuration(lockTimeout) {
+        if let lockTimeout, !GlobalOptions.isDuration(lockTimeout) {
             throw ValidationError("--lock-timeout: expected a duration such as 5s, 500ms or 2min, got '\(lockTimeout)'")
         }
-    }
-
-    /// A PostgreSQL duration setting: digits and an optional unit.
-    static func isDuration(_ text: String) -> Bool {
-        let digits = text.prefix { $0.isASCII && $0.isNumber }
-        guard !digits.isEmpty else { return false }
-        return ["", "ms", "s", "min", "h", "d"].contains(String(text.dropFirst(digits.count)))
     }
 
     /// Session settings the options ask for.
@@ -97,5 +135,14 @@ struct GlobalOptions: ParsableArguments {
             throw CLIError.unavailable(
                 "cannot connect to PostgreSQL: \(error.message) — check that the server is running and --database-url, DATABASE_URL or the PG* variables")
         }
+    }
+}
+
+extension GlobalOptions {
+    /// A PostgreSQL duration setting: digits and an optional unit.
+    static func isDuration(_ text: String) -> Bool {
+        let digits = text.prefix { $0.isASCII && $0.isNumber }
+        guard !digits.isEmpty else { return false }
+        return ["", "ms", "s", "min", "h", "d"].contains(String(text.dropFirst(digits.count)))
     }
 }

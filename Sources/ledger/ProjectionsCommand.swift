@@ -38,7 +38,7 @@ struct ProjectionsStatus: ParsableCommand {
               ledger projections status
               ledger projections status --format json
             """)
-    @OptionGroup var global: GlobalOptions
+    @OptionGroup var global: ReadOptions
 
     func run() throws {
         let db = try global.connect()
@@ -221,7 +221,7 @@ struct VerifyCommand: ParsableCommand {
               ledger verify
               ledger verify --digest digest-2026-11-27.json
             """)
-    @OptionGroup var global: GlobalOptions
+    @OptionGroup var global: ReadOptions
     @Option(help: ArgumentHelp("A digest taken earlier (ledger digest --format json); - for stdin.", valueName: "file"))
     var digest: String?
 

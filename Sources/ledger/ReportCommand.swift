@@ -13,7 +13,7 @@ extension ProjectionName {
     }
 
     func listing(_ db: PostgresConnection, _ view: ReportView) throws -> Listing {
-        let reader = ReportReader(connection: db)
+        let reader = ReportReader(connection: db, readable: true)
         switch self {
         case .portfolio: return Self.listing(try reader.portfolio(view))
         case .labs: return Self.listing(try reader.labs(view))
@@ -162,7 +162,7 @@ struct ReportGroup: ParsableCommand {
 
 protocol ReportSubcommand: ParsableCommand {
     static var report: ProjectionName { get }
-    var global: GlobalOptions { get }
+    var global: ReadOptions { get }
     var asOf: AsOf { get }
 }
 
@@ -199,7 +199,7 @@ struct ReportPortfolio: ReportSubcommand {
     static let configuration = CommandConfiguration(
         commandName: "portfolio",
         abstract: "Investments: committed, disbursed (cost basis), fair value, proceeds, MOIC, status.")
-    @OptionGroup var global: GlobalOptions
+    @OptionGroup var global: ReadOptions
     @OptionGroup var asOf: AsOf
 }
 
@@ -207,7 +207,7 @@ struct ReportLabs: ReportSubcommand {
     static let report = ProjectionName.labs
     static let configuration = CommandConfiguration(
         commandName: "labs", abstract: "Labs: budget, spent, remaining, spending by category, partners, milestones.")
-    @OptionGroup var global: GlobalOptions
+    @OptionGroup var global: ReadOptions
     @OptionGroup var asOf: AsOf
 }
 
@@ -216,7 +216,7 @@ struct ReportOrders: ReportSubcommand {
     static let configuration = CommandConfiguration(
         commandName: "orders",
         abstract: "Orders: allocated, shipped, delivered, invoiced, paid, outstanding, status.")
-    @OptionGroup var global: GlobalOptions
+    @OptionGroup var global: ReadOptions
     @OptionGroup var asOf: AsOf
 }
 
@@ -224,6 +224,6 @@ struct ReportSupply: ReportSubcommand {
     static let report = ProjectionName.supply
     static let configuration = CommandConfiguration(
         commandName: "supply", abstract: "Stock per SKU: received, allocated, shipped, available.")
-    @OptionGroup var global: GlobalOptions
+    @OptionGroup var global: ReadOptions
     @OptionGroup var asOf: AsOf
 }

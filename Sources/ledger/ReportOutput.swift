@@ -240,7 +240,8 @@ enum PageSource {
     ) throws {
         switch self {
         case .stored(let name, let db):
-            try ReportPages.stream(name, part, on: db, layout: layout, page: page)
+            // Through schema reporting: a ledger_reporting login prints reports too.
+            try ReportPages.stream(name, part, on: db, readable: true, layout: layout, page: page)
         case .rendered(let rendered):
             try layout([rendered.layout])
             try page(0, PrintablePage(rendered, part))

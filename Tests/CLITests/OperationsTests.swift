@@ -208,6 +208,26 @@ let staleWarning = "warning: projections are 1 events behind — run ledger proj
         #expect(seen > 30, "walked \(seen) commands")
     }
 
+    /// Read commands store nothing: their help does not offer --actor or --idempotency-key,
+    /// though they accept them as every command does (CONTRACT.md).
+    @Test func readCommandsDoNotListWriterOptions() throws {
+        let ledger = LedgerBinary()
+        let reads: [[String]] = [
+            ["events"], ["report", "orders"], ["report", "portfolio"], ["projections", "status"], ["digest"],
+            ["prove"], ["verify"], ["db", "status"],
+        ]
+        for command in reads {
+            let help = try ledger.run(command + ["--help"]).stdout
+            #expect(help.contains("--database-url"), "\(command)")
+            #expect(!help.contains("--actor"), "\(command)")
+            #expect(!help.contains("--idempotency-key"), "\(command)")
+        }
+        #expect(try ledger.run(["supply", "receive", "--help"]).stdout.contains("--idempotency-key"))
+        let accepted = try LedgerBinary(databaseURL: "postgresql://u@127.0.0.1:1/x?connect_timeout=2")
+            .run(["events", "--actor", "hanako", "--idempotency-key", "k-1"])
+        #expect(accepted.status == 69, "still accepted: \(accepted.stderr)")
+    }
+
     @Test func versionPrintsTheProgramAndItsVersion() throws {
         let output = try LedgerBinary().run(["--version"])
         #expect(output.status == 0)
