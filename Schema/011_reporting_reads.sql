@@ -161,3 +161,11 @@ COMMENT ON COLUMN reporting.orders_state.outstanding IS 'invoiced - paid';
 COMMENT ON COLUMN reporting.orders_state.status IS 'placed, allocated, partially_shipped, shipped, delivered or cancelled';
 COMMENT ON COLUMN reporting.orders_state.cancelled IS 'Whether the order was cancelled';
 COMMENT ON COLUMN reporting.orders_state.shipments IS 'JSON object: shipment id to {quantity, delivered}, so a delivery counts once';
+
+-- The digest's views (008) described column by column too.
+COMMENT ON COLUMN reporting.log_leaves.index IS 'Leaf number, from 0, in log order';
+COMMENT ON COLUMN reporting.log_leaves.position IS 'Position of the event the leaf is';
+COMMENT ON COLUMN reporting.log_leaves.hash IS 'The event''s stored hash; its leaf hash is SHA-256(0x00 || hash)';
+COMMENT ON COLUMN reporting.log_nodes.level IS 'Height of the subtree: 0 for leaf hashes';
+COMMENT ON COLUMN reporting.log_nodes.index IS 'Which subtree of its level: it covers leaves index * 2^level up to (index + 1) * 2^level - 1';
+COMMENT ON COLUMN reporting.log_nodes.hash IS 'RFC 6962 hash of the complete subtree';
