@@ -189,15 +189,19 @@ public final class ProjectionRunner {
     /// Each projection's checkpoint, how many committed events it has yet to apply, and
     /// the age of the oldest of them. Reads only schema `reporting`, so it works for a
     /// reporting login and on a standby.
-    public func status(_ names: [ProjectionName] = ProjectionName.allCases) throws -> [ProjectionStatus] {
+    /// `readable`: through schema reporting (read commands), not the tables.
+    public func status(_ names: [ProjectionName] = ProjectionName.allCases, readable: Bool = false) throws
+        -> [ProjectionStatus]
+    {
         try connection.transaction(.repeatableRead) { db in
-            let checkpoints = try self.checkpoints(names, from: "reporting.checkpoints", on: db)
+            let checkpoints = try self.checkpoints(
+                names, from: readable ? "reporting.checkpoints" : "projections.checkpoints", on: db)
             return try names.map { name in
                 let checkpoint = checkpoints[name]!
                 let row = try db.query(
                     """
                     SELECT count(*), coalesce(extract(epoch FROM now() - min(recorded_at)), 0)::text
-                    FROM reporting.event_log AS events
+                    FROM \(readable ? "reporting.event_log" : "public.events") AS events
                     WHERE (transaction_id, position) > ($1::text::xid8, $2::bigint)
                     """, [String(checkpoint.transactionID), checkpoint.position], prepared: true)[0]
                 return ProjectionStatus(

@@ -42,7 +42,7 @@ struct ProjectionsStatus: ParsableCommand {
 
     func run() throws {
         let db = try global.connect()
-        let statuses = try ProjectionRunner(connection: db).status()
+        let statuses = try ProjectionRunner(connection: db).status(readable: true)
         let recovery = try ServerRecovery.current(on: db)
         let replayLag: JSON = recovery.replayLagSeconds.map { .number(seconds($0)) } ?? .null
         let rows: [JSON] = statuses.map {

@@ -188,7 +188,7 @@ extension ReportSubcommand {
 /// stderr: a figure that silently misses the latest events is worse than a late one.
 /// `names`: the projections the report read; the warning gives the largest lag.
 func warnIfBehind(_ names: [ProjectionName], on db: PostgresConnection) throws {
-    let lag = try ProjectionRunner(connection: db).status(names).map(\.lag).max() ?? 0
+    let lag = try ProjectionRunner(connection: db).status(names, readable: true).map(\.lag).max() ?? 0
     guard lag > 0 else { return }
     // Worded as CONTRACT.md fixes it ("N events" even for one): scripts match on it.
     say("warning: projections are \(lag) events behind — run ledger projections run")
