@@ -131,7 +131,7 @@ struct ProjectionsRun: ParsableCommand {
                 onBatch: { n in log.info("applied \(n) events") },
                 onReconnect: { error, wait in log.warning("connection lost (\(error)); reconnecting in \(wait)") },
                 onHeldBack: { holder in log.warning("\(holder)") },
-                onLockWaitNote: { log.notice("\($0)") },
+                onLockWaitNote: { log.notice("note: \($0)") },
                 onReconnected: { log.info("reconnected") },
                 onCaughtUp: { log.info("caught up") })
             log.info("stopped")
