@@ -20,6 +20,9 @@ struct EventLog {
     /// ledger_reporting login may read (Schema/008, 011). Aliased `events` either way.
     var relation = "public.events AS events"
 
+    /// The relation's name without its alias, for subqueries.
+    var logTable: String { relation.hasPrefix("reporting.") ? "reporting.event_log" : "events" }
+
     init(connection: PostgresConnection, readable: Bool = false) {
         self.connection = connection
         if readable { relation = "reporting.event_log AS events" }
@@ -65,12 +68,12 @@ struct EventLog {
 
         /// Adds this filter's conditions to a query over `events`, with `$n` parameters
         /// numbered after those already in `binds`.
-        func narrow(_ sql: inout String, _ binds: inout [any PostgresBindable]) {
+        func narrow(_ sql: inout String, _ binds: inout [any PostgresBindable], log: String = "events") {
             bounds("events", &sql, &binds)
             if withoutReversed {
                 // The partial index events_reversals (Schema/010) answers the NOT EXISTS.
                 sql += "\n  AND events.type <> 'entry.reversed'"
-                sql += "\n  AND NOT EXISTS (SELECT 1 FROM events r WHERE r.type = 'entry.reversed'"
+                sql += "\n  AND NOT EXISTS (SELECT 1 FROM \(log) r WHERE r.type = 'entry.reversed'"
                 sql += " AND (r.payload->>'reverses')::bigint = events.position"
                 bounds("r", &sql, &binds)
                 sql += ")"
@@ -104,7 +107,7 @@ struct EventLog {
             """
         if filter.settledOnly { sql += "\n  AND transaction_id < (SELECT log_horizon())" }
         var binds: [any PostgresBindable] = [String(checkpoint.transactionID), checkpoint.position, limit]
-        filter.narrow(&sql, &binds)
+        filter.narrow(&sql, &binds, log: logTable)
         // Qualified: a bare `transaction_id` would name the bigint output column, which has
         // no index, and PostgreSQL would sort the whole rest of the log for every page.
         sql += "\nORDER BY events.transaction_id, events.position LIMIT $3"
@@ -134,7 +137,7 @@ struct EventLog {
     func count(filter: Filter) throws -> Int {
         var sql = "SELECT count(*) FROM \(relation) WHERE transaction_id < (SELECT log_horizon())"
         var binds: [any PostgresBindable] = []
-        filter.narrow(&sql, &binds)
+        filter.narrow(&sql, &binds, log: logTable)
         return try connection.query(sql, binds)[0].decode(Int.self, at: 0)
     }
 
@@ -149,7 +152,7 @@ struct EventLog {
             """
         if filter.settledOnly { sql += "\n  AND transaction_id < (SELECT log_horizon())" }
         var binds: [any PostgresBindable] = []
-        filter.narrow(&sql, &binds)
+        filter.narrow(&sql, &binds, log: logTable)
         sql += "\nORDER BY events.transaction_id, events.position"
         try connection.forEachRow(sql, binds) { row in try body(try Self.decode(row)) }
     }

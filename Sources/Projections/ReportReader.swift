@@ -101,7 +101,7 @@ extension ReportReader {
     public func close(through date: Day) throws -> IssuedClose? {
         let rows = try connection.query(
             """
-            SELECT transaction_id::text::bigint, position, recorded_at FROM events
+            SELECT transaction_id::text::bigint, position, recorded_at FROM \(readable ? "reporting.event_log" : "events")
             WHERE stream = 'periods' AND type = 'period.closed' AND payload->>'through' = $1
             ORDER BY version DESC LIMIT 1
             """, [date.description], prepared: true)
