@@ -82,7 +82,7 @@ struct AsOf: ParsableArguments {
         if let asOf = view.asOf { parts.insert("as of \(asOf)", at: 0) }
         if let knownAt = view.knownAt { parts.append("known at \(knownAt)") }
         if checkpoint == nil {
-            checkpoint = try db.query("SELECT coalesce(max(position), 0) FROM events")[0].decode(Int64.self, at: 0)
+            checkpoint = try db.query("SELECT coalesce(max(position), 0) FROM reporting.event_log")[0].decode(Int64.self, at: 0)
         }
         return (view, parts.joined(separator: ", ") + " — log through position \(checkpoint!)")
     }
