@@ -216,6 +216,12 @@ public struct LedgerAudit: Sendable {
             case .paid(_, let amount): money("amount", amount); return ("order.pay", f)
             case .cancelled(_, _, let reason, _): f["reason"] = reason; return ("order.cancel", f)
             }
+        case .fx(.rateRecorded(let pair, let rate, let source)):
+            f["base"] = pair.base.code
+            f["quote"] = pair.quote.code
+            f["rate"] = rate.decimalString
+            f["source"] = source
+            return ("fx.rate", f)
         }
     }
 }

@@ -23,6 +23,7 @@ public struct LedgerCommand: Sendable, Equatable {
         case reverse(position: Int64, reason: String, date: Day)
         /// `ledger period close|reopen`.
         case period(PeriodCommand, date: Day)
+        case fx(pair: CurrencyPair, FXCommand, date: Day)
     }
 
     /// Every write command, in the contract's order: CLI subcommands, import and `--help`
@@ -37,6 +38,7 @@ public struct LedgerCommand: Sendable, Equatable {
         PlaceOrder.self, AllocateOrder.self, ShipOrder.self, DeliverOrder.self, InvoiceOrder.self, PayOrder.self,
         CancelOrder.self,
         ReverseEntry.self, ClosePeriod.self, ReopenPeriod.self,
+        RecordFXRate.self,
     ]
 
     /// All write command names, for help and import.
@@ -108,7 +110,8 @@ extension LedgerCommand.Action {
     public var date: Day {
         switch self {
         case .startup(_, _, let date), .investment(_, _, let date), .lab(_, _, let date),
-            .supply(_, _, let date), .order(_, _, let date), .reverse(_, _, let date), .period(_, let date):
+            .supply(_, _, let date), .order(_, _, let date), .reverse(_, _, let date), .period(_, let date),
+            .fx(_, _, let date):
             date
         }
     }
@@ -141,6 +144,8 @@ extension LedgerCommand.Action {
             default:
                 return [.order(id)]
             }
+        case .fx(let pair, _, _):
+            return [pair.stream]
         }
     }
 
@@ -206,6 +211,8 @@ extension LedgerCommand.Action {
                 }
             }
             return out
+        case .fx(let pair, let c, _):
+            return FXCommand.decide(c, pair: pair).map { (pair.stream, LedgerEvent(date: date, fact: .fx($0))) }
         }
     }
 }
@@ -222,7 +229,7 @@ extension LedgerCommand.Action {
             if case .plan = c { (.lab(id), "lab", true) } else { (.lab(id), "lab", false) }
         case .order(let id, let c, _):
             if case .place = c { (.order(id), "order", true) } else { (.order(id), "order", false) }
-        case .supply, .reverse, .period: nil
+        case .supply, .reverse, .period, .fx: nil  // FX rates have no lower date bound either
         }
     }
 }

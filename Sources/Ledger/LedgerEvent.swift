@@ -16,6 +16,7 @@ public struct LedgerEvent: Sendable, Equatable {
         case entry(EntryEvent)
         /// A period close or reopen, on stream `periods`.
         case period(PeriodEvent)
+        case fx(FXEvent)
     }
 
     /// The business date: when it happened, as the user stated it (stored outside the payload).
@@ -37,6 +38,7 @@ public struct LedgerEvent: Sendable, Equatable {
         case .order(let e): e.type
         case .entry(let e): e.type
         case .period(let e): e.type
+        case .fx(let e): e.type
         }
     }
 
@@ -57,6 +59,7 @@ public struct LedgerEvent: Sendable, Equatable {
         case .order(let e): e.payload
         case .entry(let e): e.payload
         case .period(let e): e.payload
+        case .fx(let e): e.payload
         }
     }
 
@@ -71,6 +74,7 @@ public struct LedgerEvent: Sendable, Equatable {
         case .order(let e): .order(e.order)
         case .entry: nil
         case .period: .periods
+        case .fx(let e): e.pair.stream
         }
     }
 
@@ -105,6 +109,8 @@ public struct LedgerEvent: Sendable, Equatable {
                 fact = .entry(e)
             } else if let e = try PeriodEvent.decode(type: type, payload: payload) {
                 fact = .period(e)
+            } else if let e = try FXEvent.decode(type: type, payload: payload) {
+                fact = .fx(e)
             } else {
                 fact = nil
             }

@@ -48,6 +48,7 @@ public struct LedgerWorld: Sendable, Equatable {
         case .period(let e): periods = Periods.evolve(periods, e)
         // The loader leaves reversed events out; the reversal itself changes no state.
         case .entry: break
+        case .fx: break  // recording a rate depends on no earlier rate
         }
     }
 

@@ -25,7 +25,7 @@ extension Rejection {
         "over_invoicing", "over_payment",
         "date_in_future", "date_before_creation", "period_closed", "period_already_closed", "period_not_closed",
         "unknown_position", "already_reversed", "cannot_reverse_reversal", "not_reversible", "reversal_before_event",
-        "reversal_leaves_events",
+        "reversal_leaves_events", "missing_rate",
     ]
 
     static func participle(_ kind: String) -> String {

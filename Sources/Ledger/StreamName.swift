@@ -16,7 +16,7 @@ public struct StreamName: Hashable, Sendable, CustomStringConvertible, Comparabl
     public static let periods = StreamName(rawValue: "periods")
 
     /// The kinds of stream, in the prefix form they take in a name.
-    public static let kinds = ["startup", "investment", "lab", "order", "supply"]
+    public static let kinds = ["startup", "investment", "lab", "order", "supply", "fx"]
 
     /// The kind (`order`) and id (`ntt-001`) of a well-formed stream name, else nil.
     public var parts: (kind: String, id: String)? {

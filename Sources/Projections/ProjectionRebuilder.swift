@@ -87,7 +87,7 @@ public final class ProjectionRebuilder {
                 case .order:
                     if want.contains(.orders) { orders.apply(event) }
                     if want.contains(.supply) { supply.apply(event) }
-                case .startup, .entry, .period: break
+                case .startup, .entry, .period, .fx: break
                 }
             }
             done += page.count

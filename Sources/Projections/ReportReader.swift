@@ -44,6 +44,18 @@ public struct ReportReader {
         return try fold(.supply, view).supply
     }
 
+    /// The fund report's fold: investments, startup names and FX rates dated on or before
+    /// `asOf` (the report date). Always folded from the log: its figures depend on the
+    /// report date (NAV, the rate for it, the IRR's last flow), which no stored row can hold.
+    public func fund(asOf: Day) throws -> FundLedger {
+        var filter = EventLog.Filter(streamPrefixes: ["investment-", "startup-", "fx-"])
+        filter.asOf = asOf
+        filter.settledOnly = false
+        var fund = FundLedger()
+        try EventLog(connection: connection).forEachEvent(filter: filter) { fund.apply($0.event) }
+        return fund
+    }
+
     private func stored<Row: ProjectionTable>(_ type: Row.Type) throws -> [Row] {
         // Sorted by the server in byte order (what Swift's `<` gives for slugs): cheaper than
         // moving 100,000 row structs around in a sort here.

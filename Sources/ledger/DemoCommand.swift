@@ -9,7 +9,7 @@ import Projections
 
 struct DemoCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
-        commandName: "demo", abstract: "Load the reference scenario, update projections, print the four reports.",
+        commandName: "demo", abstract: "Load the reference scenario, update projections, print the reports (the fund report in JPY).",
         discussion: """
             The scenario: an AI ecosystem programme in Japan. Investments in four Japanese AI \
             startups (equity, SAFE and notes; JPY and USD; tranches, marks, an exit and a \
@@ -96,7 +96,19 @@ struct DemoCommand: ParsableCommand {
                 reports.append(["report": .string(kind.rawValue), "rows": .array(listing.objects)])
             }
         }
-        if global.format == .json { Listing(columns: ["report", "rows"], rows: reports).print(.json) }
+        // The fund report in yen: the scenario records USD/JPY rates for its dollar investment.
+        let fund = FundListing.listing(try FundListing.rows(db, on: .today, in: .jpy))
+        switch global.format {
+        case .table:
+            print("\n== fund (JPY) ==")
+            fund.print(.table)
+        case .csv:
+            print("# fund (JPY)")
+            fund.print(.csv)
+        case .json:
+            reports.append(["report": "fund", "rows": .array(fund.objects)])
+            Listing(columns: ["report", "rows"], rows: reports).print(.json)
+        }
         // The correction and the close, as `ledger events` and `ledger period status` list them.
         if global.format != .json {
             let store = EventStore(connection: db)

@@ -70,6 +70,12 @@ enum DemoScenario {
         #"{"command":"order.cancel","order":"mitsui-001","reason":"customer moved the project to 2027","date":"2026-05-06"}"#,
         // A mistake: September's GPU cloud credits booked under equipment (corrected below).
         #"{"command":"lab.expense","lab":"tokyo-ai-lab","category":"equipment","amount":"45000000","currency":"JPY","description":"\#(mistakenExpense)","date":"2026-09-14"}"#,
+        // USD/JPY rates, so the fund report can be read in yen (before the Q3 close).
+        #"{"command":"fx.rate","base":"USD","quote":"JPY","rate":"156.82","source":"MUFG TTM","date":"2026-01-05"}"#,
+        #"{"command":"fx.rate","base":"USD","quote":"JPY","rate":"150.12","source":"MUFG TTM","date":"2026-02-27"}"#,
+        #"{"command":"fx.rate","base":"USD","quote":"JPY","rate":"144.35","source":"MUFG TTM","date":"2026-06-30"}"#,
+        #"{"command":"fx.rate","base":"USD","quote":"JPY","rate":"147.8","source":"MUFG TTM","date":"2026-09-15"}"#,
+        #"{"command":"fx.rate","base":"USD","quote":"JPY","rate":"153.4","source":"MUFG TTM","date":"2026-11-02"}"#,
     ]
 
     /// The description of the expense booked under the wrong category.

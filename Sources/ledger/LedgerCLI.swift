@@ -24,7 +24,7 @@ struct LedgerCLI: ParsableCommand {
             """,
         version: "ledger \(version)",
         subcommands: [
-            StartupGroup.self, InvestGroup.self, LabGroup.self, SupplyGroup.self, OrderGroup.self,
+            StartupGroup.self, InvestGroup.self, LabGroup.self, SupplyGroup.self, OrderGroup.self, FXGroup.self,
         ] + writeCommands(in: nil) + [
             PeriodGroup.self,
             ImportCommand.self, DemoCommand.self, EventsCommand.self, ProjectionsGroup.self, ReportGroup.self,

@@ -157,7 +157,9 @@ struct ReportGroup: ParsableCommand {
               ledger report orders --format csv > orders.csv
               ledger report supply --as-of 2026-06-30 --format json
             """,
-        subcommands: [ReportPortfolio.self, ReportLabs.self, ReportOrders.self, ReportSupply.self])
+        subcommands: [
+            ReportPortfolio.self, ReportLabs.self, ReportOrders.self, ReportSupply.self, ReportFund.self, ReportDashboard.self,
+        ])
 }
 
 protocol ReportSubcommand: ParsableCommand {

@@ -300,7 +300,7 @@ let place = ["order", "place", "--order", "ntt-001", "--customer", "NTT", "--sku
             #expect(second.status == 0)
             #expect(try ledger.eventCount() == count)
             let reports = try JSON.parse(second.stdout).arrayValue!
-            #expect(reports.map { $0["report"]?.stringValue } == ["portfolio", "labs", "orders", "supply"])
+            #expect(reports.map { $0["report"]?.stringValue } == ["portfolio", "labs", "orders", "supply", "fund"])
             #expect(try ledger.run(["verify"]).status == 0)
             // The stored reports (printed from their pages) are byte for byte what the
             // domain rows print when folded from the log, in every format.

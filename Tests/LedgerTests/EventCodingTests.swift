@@ -35,6 +35,8 @@ import Testing
         .entry(.reversed(reverses: 42, reason: "booked under equipment, was compute")),
         .period(.closed(through: try! Day("2024-03-31"), reason: "Q1", digest: ["size": 3, "root": "ab"])),
         .period(.reopened(through: try! Day("2023-12-31"), reason: "audit")),
+        .fx(.rateRecorded(pair: CurrencyPair(base: .usd, quote: .jpy), rate: try! ExchangeRate(parsing: "151.25"), source: "BoJ")),
+        .fx(.rateRecorded(pair: CurrencyPair(base: .jpy, quote: .eur), rate: try! ExchangeRate(parsing: "0.0061234567"), source: nil)),
     ]
 
     @Test func samplesCoverEveryEventType() {

@@ -35,6 +35,7 @@ import Testing
         ("reverse", ["position": "118", "reason": "booked under equipment, was compute"]),
         ("period.close", ["through": "2024-03-31", "reason": "Q1 issued"]),
         ("period.reopen", ["through": "2023-12-31", "reason": "audit adjustment"]),
+        ("fx.rate", ["base": "USD", "quote": "JPY", "rate": "151.2500", "date": "2024-03-29", "source": "MUFG TTM"]),
     ]
 
     @Test func everyContractCommandHasAnExampleThatParsesUnderItsName() throws {

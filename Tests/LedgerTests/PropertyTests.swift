@@ -54,6 +54,11 @@ struct CommandGenerator {
 
     mutating func nextFields() -> (String, [String: String]) {
         issued += 1
+        // Now and then an FX rate (it depends on nothing and draws no random number, so the
+        // rest of a seed's sequence is what it was).
+        if issued % 97 == 0 {
+            return ("fx.rate", ["base": "USD", "quote": "JPY", "rate": "151.25"])
+        }
         let startup = recent("s"), investment = recent("i"), lab = recent("l"), order = recent("o")
         let sku = pick(["a100", "h100"]), shipment = pick(["sh1", "sh2", "sh3"])
         switch number(0...21) {

@@ -39,7 +39,12 @@ public struct CommandArguments: Sendable, Equatable {
             }
             // The currency names its own flag; every other error is named after this one.
             if case .currency = flag.kind {
-                values[flag.name] = .currency(try currencyFlag())
+                if flag.name == "currency" {
+                    values[flag.name] = .currency(try currencyFlag())
+                } else {
+                    // A currency that is not the amounts' (an FX rate's --base and --quote).
+                    do { values[flag.name] = .currency(try Currency(code: text)) } catch { throw error.naming(flag: flag.name) }
+                }
                 continue
             }
             let currency: Currency? = if case .money = flag.kind { try currencyFlag() } else { nil }
@@ -89,6 +94,11 @@ public struct CommandArguments: Sendable, Equatable {
     }
 
     public func optionalMoney(_ flag: String) -> Money? { values[flag] == nil ? nil : money(flag) }
+
+    public func currency(_ flag: String) -> Currency {
+        guard case .currency(let c) = values[flag] else { preconditionFailure("--\(flag) is not a declared currency flag") }
+        return c
+    }
 
     public func quantity(_ flag: String = "quantity") -> Int64 {
         guard case .quantity(let q) = values[flag] else { preconditionFailure("--\(flag) is not a declared quantity flag") }
