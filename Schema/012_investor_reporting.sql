@@ -217,4 +217,17 @@ FROM totals;
 COMMENT ON VIEW reporting.fund IS
     'The fund report in native currencies: paid-in, distributions, NAV, DPI, RVPI, TVPI, IRR per investment and a TOTAL row per currency, as of today';
 
+COMMENT ON COLUMN reporting.fund.investment IS 'Investment id, or TOTAL for the pooled row of a currency';
+COMMENT ON COLUMN reporting.fund.startup IS 'Startup id (null on TOTAL rows)';
+COMMENT ON COLUMN reporting.fund.startup_name IS 'The startup''s registered name (null on TOTAL rows)';
+COMMENT ON COLUMN reporting.fund.instrument IS 'equity, safe or note (null on TOTAL rows)';
+COMMENT ON COLUMN reporting.fund.currency IS 'ISO 4217 code of every amount in the row (native currency; no conversion in SQL)';
+COMMENT ON COLUMN reporting.fund.paid_in IS 'Paid-in capital: the sum of disbursements, in major units';
+COMMENT ON COLUMN reporting.fund.distributions IS 'Distributions: the sum of exit proceeds, in major units';
+COMMENT ON COLUMN reporting.fund.nav IS 'Net asset value today: the latest mark, else the cost basis; 0 after an exit or a write-off';
+COMMENT ON COLUMN reporting.fund.dpi IS 'Distributions / paid-in, 2 decimals; null when nothing is paid in';
+COMMENT ON COLUMN reporting.fund.rvpi IS 'NAV / paid-in, 2 decimals; null when nothing is paid in';
+COMMENT ON COLUMN reporting.fund.tvpi IS '(Distributions + NAV) / paid-in, 2 decimals; null when nothing is paid in';
+COMMENT ON COLUMN reporting.fund.irr IS 'Annual IRR (XIRR day count, actual/365) of -disbursements, +proceeds and +NAV today; null when no rate solves it';
+
 GRANT SELECT ON reporting.fund TO ledger_reporting, ledger_app;
