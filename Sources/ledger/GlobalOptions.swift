@@ -8,16 +8,22 @@ enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
     case table, json, csv
 }
 
+/// The help of the options GlobalOptions and ReadOptions both list, written once.
+enum OptionHelp {
+    static let databaseURL = ArgumentHelp(
+        "libpq connection URI (default: $DATABASE_URL, then PGHOST, PGPORT, PGUSER, PGDATABASE…).", valueName: "url")
+    static let format = ArgumentHelp("Output format: table, json or csv.")
+    static let lockTimeout = ArgumentHelp(
+        "Give up (exit 1) when a lock is not granted within this time, e.g. 5s or 500ms (PostgreSQL lock_timeout).",
+        valueName: "duration")
+}
+
 /// The options every subcommand accepts (CONTRACT.md, "The program").
 struct GlobalOptions: ParsableArguments, CommandOptions {
-    @Option(
-        name: .customLong("database-url"),
-        help: ArgumentHelp(
-            "libpq connection URI (default: $DATABASE_URL, then PGHOST, PGPORT, PGUSER, PGDATABASE…).",
-            valueName: "url"))
+    @Option(name: .customLong("database-url"), help: OptionHelp.databaseURL)
     var databaseURL: String?
 
-    @Option(help: "Output format: table, json or csv.")
+    @Option(help: OptionHelp.format)
     var format: OutputFormat = .table
 
     @Option(help: ArgumentHelp("Who issued the command, stored with its events (default: $USER).", valueName: "name"))
@@ -30,11 +36,7 @@ struct GlobalOptions: ParsableArguments, CommandOptions {
             valueName: "key"))
     var idempotencyKey: String?
 
-    @Option(
-        name: .customLong("lock-timeout"),
-        help: ArgumentHelp(
-            "Give up (exit 1) when a lock is not granted within this time, e.g. 5s or 500ms (PostgreSQL lock_timeout).",
-            valueName: "duration"))
+    @Option(name: .customLong("lock-timeout"), help: OptionHelp.lockTimeout)
     var lockTimeout: String?
 
     func validate() throws { try validateOptions() }
@@ -44,14 +46,10 @@ struct GlobalOptions: ParsableArguments, CommandOptions {
 /// digest, prove, verify): --actor and --idempotency-key are still accepted, as on every
 /// command, but not listed in --help, where they would only mislead.
 struct ReadOptions: ParsableArguments, CommandOptions {
-    @Option(
-        name: .customLong("database-url"),
-        help: ArgumentHelp(
-            "libpq connection URI (default: $DATABASE_URL, then PGHOST, PGPORT, PGUSER, PGDATABASE…).",
-            valueName: "url"))
+    @Option(name: .customLong("database-url"), help: OptionHelp.databaseURL)
     var databaseURL: String?
 
-    @Option(help: "Output format: table, json or csv.")
+    @Option(help: OptionHelp.format)
     var format: OutputFormat = .table
 
     @Option(help: ArgumentHelp("Ignored: a read stores nothing.", valueName: "name", visibility: .hidden))
@@ -62,11 +60,7 @@ struct ReadOptions: ParsableArguments, CommandOptions {
         help: ArgumentHelp("Ignored: a read stores nothing.", valueName: "key", visibility: .hidden))
     var idempotencyKey: String?
 
-    @Option(
-        name: .customLong("lock-timeout"),
-        help: ArgumentHelp(
-            "Give up (exit 1) when a lock is not granted within this time, e.g. 5s or 500ms (PostgreSQL lock_timeout).",
-            valueName: "duration"))
+    @Option(name: .customLong("lock-timeout"), help: OptionHelp.lockTimeout)
     var lockTimeout: String?
 
     func validate() throws { try validateOptions() }
