@@ -4,6 +4,8 @@ import PackageDescription
 /// One module per job, dependencies pointing inward:
 /// `Ledger` (domain, pure) ← `LedgerApp` (command handling) ← `ledger` (CLI);
 /// `Postgres` (libpq client) ← `EventStore` (events as bytes and versions) ← `Projections`.
+/// `LedgerBench` (synthetic ledgers, workloads, measurements) is linked by the CLI for its
+/// `bench` command only, so no production module carries bench code.
 let package = Package(
     name: "ledger",
     platforms: [.macOS(.v15)],
@@ -30,8 +32,9 @@ let package = Package(
         .target(name: "Ledger", dependencies: ["JSON"]),
         .target(name: "Projections", dependencies: ["Ledger", "EventStore", "Postgres", "JSON"]),
         .target(name: "LedgerApp", dependencies: ["Ledger", "EventStore", "Projections", "Postgres", "JSON"]),
+        .target(name: "LedgerBench", dependencies: ["Ledger", "LedgerApp", "EventStore", "Projections", "Postgres", "JSON"]),
         .executableTarget(name: "ledger", dependencies: [
-            "LedgerApp", "Ledger", "EventStore", "Projections", "Postgres", "JSON",
+            "LedgerApp", "LedgerBench", "Ledger", "EventStore", "Projections", "Postgres", "JSON",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
             .product(name: "Logging", package: "swift-log"),
         ]),
@@ -40,8 +43,9 @@ let package = Package(
         .testTarget(name: "PostgresTests", dependencies: ["Postgres", "TestSupport"]),
         .testTarget(name: "EventStoreTests", dependencies: ["EventStore", "Postgres", "JSON", "TestSupport"]),
         .testTarget(name: "LedgerTests", dependencies: ["Ledger", "JSON"]),
-        .testTarget(name: "ProjectionsTests", dependencies: ["Projections", "LedgerApp", "Ledger", "EventStore", "Postgres", "TestSupport"]),
+        .testTarget(name: "ProjectionsTests", dependencies: ["Projections", "LedgerApp", "LedgerBench", "Ledger", "EventStore", "Postgres", "TestSupport"]),
         .testTarget(name: "LedgerAppTests", dependencies: ["LedgerApp", "Ledger", "EventStore", "Projections", "Postgres", "TestSupport"]),
+        .testTarget(name: "LedgerBenchTests", dependencies: ["LedgerBench", "Postgres", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["Postgres", "TestSupport"]),
     ],
     swiftLanguageModes: [.v6]

@@ -3,6 +3,7 @@ import EventStore
 import Foundation
 import Ledger
 import LedgerApp
+import LedgerBench
 import Postgres
 import Projections
 import Synchronization
@@ -53,6 +54,11 @@ enum CLIError: Error {
             switch e {
             case .conflictPersisted: return .conflict(e.description)
             case .outcomeUnknown: return .unavailable(e.description)
+            }
+        case let e as BenchError:
+            switch e {
+            case .unavailable(let m): return .unavailable(m)
+            case .failed(let m): return .failed(m)
             }
         case let e as EventStoreError:
             switch e {

@@ -3,6 +3,7 @@ import Foundation
 import JSON
 import Ledger
 import LedgerApp
+import LedgerBench
 import Projections
 
 /// Reads lines from a file or stdin without loading the whole input.
@@ -163,6 +164,9 @@ struct Progress {
     }
 
     var elapsed: Double { Date().timeIntervalSince(started) }
+
+    /// This display, for the bench's imports.
+    var line: ProgressLine { ProgressLine(show: show, finish: finish) }
 }
 
 struct ImportCommand: ParsableCommand {

@@ -2,6 +2,7 @@ import ArgumentParser
 import EventStore
 import Foundation
 import JSON
+import LedgerApp
 import Logging
 import Postgres
 import Projections

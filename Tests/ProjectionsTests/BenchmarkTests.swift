@@ -1,19 +1,12 @@
 import EventStore
 import Foundation
 import Ledger
+import LedgerApp
+import LedgerBench
 import Postgres
 @testable import Projections
 import Testing
 import TestSupport
-
-/// Peak resident set size of this process, from /proc (Linux).
-func peakRSSMegabytes() -> Double {
-    guard let status = try? String(contentsOfFile: "/proc/self/status", encoding: .utf8),
-        let line = status.split(separator: "\n").first(where: { $0.hasPrefix("VmHWM:") })
-    else { return 0 }
-    let kb = Double(line.split(separator: " ").dropFirst().first.map(String.init) ?? "0") ?? 0
-    return kb / 1024
-}
 
 @Suite struct BenchmarkTests {
     /// `LEDGER_BENCH_EVENTS=1000000` measures a rebuild of that many events; without it a

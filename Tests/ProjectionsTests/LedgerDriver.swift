@@ -2,6 +2,7 @@ import EventStore
 import Foundation
 import JSON
 import Ledger
+import LedgerBench
 import Postgres
 @testable import Projections
 import TestSupport
