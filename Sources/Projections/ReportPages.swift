@@ -14,7 +14,8 @@ public struct ReportPage: Sendable, Equatable {
     /// The smallest key the page covers ("" for the first page).
     public var firstKey: String
     public var rowCount: Int
-    /// The rows as CSV lines, each ending in a newline: exactly `ledger report --format csv`.
+    /// The rows as CSV lines of exact values, each ending in a newline: what the CSV
+    /// printer makes spreadsheet-safe (`ReportPrinter.writeCSV`) and the JSON printer reads.
     public var csv: String
     /// The rows as table cells: cells separated by `ReportPage.cellSeparator`, each row
     /// ending in a newline.

@@ -26,7 +26,9 @@ public struct ReportReader {
 
     public func portfolio(_ view: ReportView) throws -> [PortfolioPosition] {
         guard view.isFolded else { return try stored(PortfolioPosition.self) }
-        return try fold(.portfolio, view).portfolio
+        // With the startups' registrations the view selects, for their names: a startup
+        // registered after the view's date has no name yet, as in the fund report.
+        return try fold(.portfolio, view, alsoStreamsStartingWith: ["startup-"]).portfolio
     }
 
     public func labs(_ view: ReportView) throws -> [LabSummary] {
@@ -47,12 +49,19 @@ public struct ReportReader {
     /// The fund report's fold: investments, startup names and FX rates dated on or before
     /// `asOf` (the report date). Always folded from the log: its figures depend on the
     /// report date (NAV, the rate for it, the IRR's last flow), which no stored row can hold.
-    public func fund(asOf: Day) throws -> FundLedger {
+    public func fund(asOf: Day) throws -> FundLedger { try fund(ReportView(asOf: asOf)) }
+
+    /// The fund report's fold for a view: dated on or before its `asOf` (the report date, which
+    /// the caller sets), recorded by its `knownAt`, in the log by its `through` (an issued
+    /// report) — with the same filter as the other reports' folds, reversals included.
+    public func fund(_ view: ReportView) throws -> FundLedger {
         var filter = EventLog.Filter(streamPrefixes: ["investment-", "startup-", "fx-"])
-        filter.asOf = asOf
+        filter.asOf = view.asOf
+        filter.knownAt = view.knownAt
+        filter.through = view.through
         filter.settledOnly = false
         var fund = FundLedger()
-        try EventLog(connection: connection).forEachEvent(filter: filter) { fund.apply($0.event) }
+        try EventLog(connection: connection, readable: readable).forEachEvent(filter: filter) { fund.apply($0.event) }
         return fund
     }
 
@@ -70,8 +79,9 @@ public struct ReportReader {
 
     /// Folds the events of one report's streams the view selects, in log order, without
     /// the events reversed by a reversal the view also selects.
-    private func fold(_ name: ProjectionName, _ view: ReportView) throws -> Reports {
+    private func fold(_ name: ProjectionName, _ view: ReportView, alsoStreamsStartingWith more: [String] = []) throws -> Reports {
         var filter = name.logFilter
+        if !more.isEmpty { filter.streamPrefixes = (filter.streamPrefixes ?? []) + more }
         filter.asOf = view.asOf
         filter.knownAt = view.knownAt
         filter.through = view.through

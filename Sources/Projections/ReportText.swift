@@ -33,6 +33,62 @@ public enum ReportText {
         return line + "\n"
     }
 
+    /// Whether a spreadsheet would take a text cell for a formula: it starts with `=`, `+`,
+    /// `-` or `@`, or with a tab or carriage return (which some strip first) — Excel,
+    /// LibreOffice and Google Sheets then evaluate it, so a customer named `=HYPERLINK(…)`
+    /// would run when the file is opened. A leading apostrophe is guarded too, so that one
+    /// leading apostrophe is always the guard's and the text reads back exactly. A text
+    /// column's decimal number (an IRR of `-0.1256`) is a number, not a formula: left alone.
+    public static func needsFormulaGuard(_ text: some Collection<UInt8>) -> Bool {
+        guard let first = text.first else { return false }
+        switch first {
+        case UInt8(ascii: "="), UInt8(ascii: "+"), UInt8(ascii: "@"), 0x09, 0x0D, UInt8(ascii: "'"): return true
+        case UInt8(ascii: "-"): return !isDecimalNumber(text)
+        default: return false
+        }
+    }
+
+    /// `-12`, `0.1256`, `-0.50`: an optional minus, digits, an optional fraction.
+    static func isDecimalNumber(_ text: some Collection<UInt8>) -> Bool {
+        var digits = 0, point = false, afterPoint = 0
+        for (i, byte) in text.enumerated() {
+            switch byte {
+            case UInt8(ascii: "-") where i == 0: continue
+            case UInt8(ascii: "0")...UInt8(ascii: "9"):
+                if point { afterPoint += 1 } else { digits += 1 }
+            case UInt8(ascii: ".") where !point && digits > 0: point = true
+            default: return false
+            }
+        }
+        return digits > 0 && (!point || afterPoint > 0)
+    }
+
+    /// Text as a spreadsheet shows it, never as a formula: with the OWASP guard, a leading
+    /// apostrophe (the spreadsheets' own mark for "this is text"), when `needsFormulaGuard`.
+    public static func formulaGuarded(_ text: String) -> String {
+        needsFormulaGuard(text.utf8) ? "'" + text : text
+    }
+
+    /// A report's list or object as one flat, formula-guarded CSV cell, never JSON: a list
+    /// as its items joined by `; ` (a milestone as `name (date)`), an object as `key value`
+    /// pairs joined by `; ` in key order (`compute 1250000; equipment 620000000`). Amounts
+    /// inside stay plain decimal strings.
+    public static func flatCell(_ value: JSON) -> String {
+        let flat: String
+        switch value {
+        case .array(let items):
+            flat = items.map { item in
+                if let name = item["name"]?.stringValue, let date = item["date"]?.stringValue { return "\(name) (\(date))" }
+                return plain(item)
+            }.joined(separator: "; ")
+        case .object(let members):
+            flat = members.keys.sorted().map { "\($0) \(plain(members[$0]))" }.joined(separator: "; ")
+        default:
+            flat = plain(value)
+        }
+        return formulaGuarded(flat)
+    }
+
     /// A row's cells as table cells, each on one line.
     public static func tableCells(_ cells: [ReportCell]) -> [String] { cells.map { oneLine($0.display) } }
 

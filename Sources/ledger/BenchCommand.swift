@@ -172,9 +172,9 @@ extension BenchReport {
             }
             out.append(contentsOf: Array("}\n".utf8))
             FileHandle.standardOutput.write(Data(out))
-        case .csv:
+        case .csv, .html:
             Listing(columns: fields.map(\.0), rows: [.object(Dictionary(fields, uniquingKeysWith: { a, _ in a }))])
-                .print(.csv)
+                .print(format, heading: ReportHeading(title: "bench \(title)"))
         case .table:
             let width = fields.map(\.0.count).max() ?? 0
             var text = "bench \(title)\n"

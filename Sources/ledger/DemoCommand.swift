@@ -94,6 +94,8 @@ struct DemoCommand: ParsableCommand {
                 listing.print(.csv)
             case .json:
                 reports.append(["report": .string(kind.rawValue), "rows": .array(listing.objects)])
+            case .html:
+                break  // one page for everything: the dashboard, below
             }
         }
         // The fund report in yen: the scenario records USD/JPY rates for its dollar investment.
@@ -108,9 +110,12 @@ struct DemoCommand: ParsableCommand {
         case .json:
             reports.append(["report": "fund", "rows": .array(fund.objects)])
             Listing(columns: ["report", "rows"], rows: reports).print(.json)
+        case .html:
+            // Every report on one page, the fund report in yen: the dashboard.
+            print(try Dashboard.render(db, asOf: nil, currency: .jpy), terminator: "")
         }
         // The correction and the close, as `ledger events` and `ledger period status` list them.
-        if global.format != .json {
+        if global.format == .table || global.format == .csv {
             let store = EventStore(connection: db)
             let reversals = try store.readStream("lab-tokyo-ai-lab").filter { $0.type == "entry.reversed" }
             print(global.format == .table ? "\n== corrections ==" : "# corrections")

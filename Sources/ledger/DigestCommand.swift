@@ -12,8 +12,8 @@ func printObject(_ object: JSON, columns: [String], format: OutputFormat) {
         var out: [UInt8] = []
         Listing.write(object, columns: columns, into: &out)
         print(String(decoding: out, as: UTF8.self))
-    case .csv:
-        Listing(columns: columns, rows: [object]).print(.csv)
+    case .csv, .html:
+        Listing(columns: columns, rows: [object]).print(format)
     case .table:
         let width = columns.map(\.count).max() ?? 0
         for key in columns {

@@ -3,16 +3,17 @@ import Foundation
 import Ledger
 import Postgres
 
-/// Output formats of every command.
+/// Output formats of every command. `html` is one self-contained page with the rows as a
+/// table (for reports; other listings print the same way).
 enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
-    case table, json, csv
+    case table, json, csv, html
 }
 
 /// The help of the options GlobalOptions and ReadOptions both list, written once.
 enum OptionHelp {
     static let databaseURL = ArgumentHelp(
         "libpq connection URI (default: $DATABASE_URL, then PGHOST, PGPORT, PGUSER, PGDATABASE…).", valueName: "url")
-    static let format = ArgumentHelp("Output format: table, json or csv.")
+    static let format = ArgumentHelp("Output format: table, json, csv or html (reports: one self-contained page).")
     static let lockTimeout = ArgumentHelp(
         "Give up (exit 1) when a lock is not granted within this time, e.g. 5s or 500ms (PostgreSQL lock_timeout).",
         valueName: "duration")

@@ -18,13 +18,13 @@ struct Listing {
 
     /// Rows that are JSON objects (a command's result: a status, a summary, events): each
     /// column's kind is what its values are — text when every value is a string, text or
-    /// null when some are null, JSON otherwise.
+    /// null when some are null, a JSON value otherwise (kept as JSON in a CSV cell).
     init(columns names: [String], rows objects: [JSON]) {
         let kinds: [ReportColumnKind] = names.map { name in
             let values = objects.map { $0[name] ?? .null }
             if values.allSatisfy({ $0.stringValue != nil }) { return .text }
             if values.allSatisfy({ $0.stringValue != nil || $0 == .null }) { return .optionalText }
-            return .json
+            return .value
         }
         columns = zip(names, kinds).map { ReportColumn($0, $1) }
         rows = objects.map { object in
@@ -43,11 +43,11 @@ struct Listing {
         rows.map { cells in .object(Dictionary(uniqueKeysWithValues: zip(columns.map(\.name), cells.map(\.json)))) }
     }
 
-    func render(_ format: OutputFormat) -> String {
+    func render(_ format: OutputFormat, heading: ReportHeading? = nil) -> String {
         let out = ByteOutput(descriptor: nil)
         let page = ReportPage(firstKey: "", columnCount: columns.count, cells: rows)
         // Rendered rows cannot fail to stream.
-        try! ReportPrinter.print(columns, format, from: .rendered(page), to: out)
+        try! ReportPrinter.print(columns, format, from: .rendered(page), to: out, heading: heading)
         return String(decoding: out.collected, as: UTF8.self)
     }
 
@@ -69,7 +69,7 @@ struct Listing {
     }
 
     /// Prints through standard output's own buffer, in order with `print` around it.
-    func print(_ format: OutputFormat) {
-        Swift.print(render(format), terminator: "")
+    func print(_ format: OutputFormat, heading: ReportHeading? = nil) {
+        Swift.print(render(format, heading: heading), terminator: "")
     }
 }

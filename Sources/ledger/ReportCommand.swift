@@ -69,7 +69,8 @@ struct AsOf: ParsableArguments {
         if let asIssued {
             let date: Day
             do { date = try Day(asIssued) } catch { throw CLIError.usage("--as-issued: \(error.message)") }
-            guard let close = try ReportReader(connection: db).close(through: date) else {
+            // Through schema reporting: a ledger_reporting login asks for issued reports too.
+            guard let close = try ReportReader(connection: db, readable: true).close(through: date) else {
                 throw CLIError.rejected(
                     "no period was closed through \(date) — see ledger period status for the closes there are")
             }
@@ -175,14 +176,15 @@ extension ReportSubcommand {
         guard let (view, caption) = try asOf.view(on: db) else {
             // The current state is printed from the report's pages, ready-rendered by the
             // projection runner (see `ReportPage`); the rows below go through the same printer.
-            try ReportPrinter.print(Self.report.columns, global.format, from: .stored(Self.report, db), to: ByteOutput())
+            try ReportPrinter.print(
+                Self.report.columns, global.format, from: .stored(Self.report, db), to: ByteOutput(),
+                heading: ReportHeading(title: Self.report.rawValue))
             return try warnIfBehind([Self.report], on: db)
         }
-        let listing = try Self.report.listing(db, view)
-        // The table names what it shows, so a printed report can be traced (JSON and CSV
-        // stay plain data).
-        if global.format == .table { Swift.print("\(Self.report.rawValue) \(caption)") }
-        listing.print(global.format)
+        // The table and the page name what they show, so a printed report can be traced
+        // (JSON and CSV stay plain data).
+        try Self.report.listing(db, view).print(
+            global.format, heading: ReportHeading(title: Self.report.rawValue, caption: "\(Self.report.rawValue) \(caption)"))
     }
 }
 

@@ -249,18 +249,61 @@ enum PageSource {
     }
 }
 
-/// The one printer of reports and listings: one function per format (CSV, JSON, table) over
-/// pages of typed cells rendered once (`ReportPage`), whatever the pages come from. A new
-/// format is one more case here.
+/// What a printed report says about itself: its title (`portfolio`) and, for a report
+/// folded from the log, the caption line naming what it shows (`portfolio as of 2026-06-30
+/// — log through position 812`). The table prints the caption above the header, the HTML
+/// page in its heading; JSON and CSV stay plain data.
+struct ReportHeading {
+    var title: String
+    var caption: String?
+}
+
+/// The one printer of reports and listings: one function per format (CSV, JSON, table,
+/// HTML) over pages of typed cells rendered once (`ReportPage`), whatever the pages come
+/// from. A new format is one more case here.
 enum ReportPrinter {
-    static func print(_ columns: [ReportColumn], _ format: OutputFormat, from source: PageSource, to out: ByteOutput)
-        throws
-    {
+    static func print(
+        _ columns: [ReportColumn], _ format: OutputFormat, from source: PageSource, to out: ByteOutput,
+        heading: ReportHeading? = nil
+    ) throws {
         let names = columns.map(\.name)
         switch format {
         case .csv:
             out.append(names.joined(separator: ",") + "\n")
-            try source.stream(.csv, layout: { _ in }, page: { _, page in page.withText { out.append($0) } })
+            let kinds = columns.map(\.kind)
+            try source.stream(.csv, layout: { _ in }, page: { _, page in writeCSV(page, kinds: kinds, to: out) })
+        case .html:
+            // The table's cells (amounts with their currency), aligned as the text table
+            // aligns them, as one self-contained page (`HTMLPage`).
+            var numeric = Array(repeating: true, count: names.count)
+            var rows: [[String]] = []
+            try source.stream(
+                .table,
+                layout: { layouts in
+                    for page in layouts where page.rowCount > 0 && page.numeric.count == names.count {
+                        for i in names.indices { numeric[i] = numeric[i] && page.numeric[i] }
+                    }
+                },
+                page: { _, page in
+                    page.withText { bytes in
+                        for line in bytes.split(separator: 0x0A, omittingEmptySubsequences: false).dropLast() {
+                            rows.append(
+                                line.split(separator: ReportPage.cellSeparator, omittingEmptySubsequences: false)
+                                    .map { String(decoding: $0, as: UTF8.self) })
+                        }
+                    }
+                })
+            if rows.isEmpty { numeric = Array(repeating: false, count: names.count) }
+            let title = heading?.title ?? "ledger"
+            let body = """
+                <header><h1>\(HTMLPage.escape(HTMLPage.heading(title)))</h1>\
+                <div class="meta">\(HTMLPage.escape(heading?.caption ?? "current state"))<br>\
+                \(rows.count) \(rows.count == 1 ? "row" : "rows")</div></header>
+                <section class="report">
+                \(HTMLPage.table(columns: names.map(HTMLPage.heading), rows: rows, numeric: numeric, emphasized: rows.map { $0.first == "TOTAL" }))
+                </section>
+                """
+            out.append(HTMLPage.document(title: heading?.caption ?? title, body: body))
         case .json:
             let keys = JSONKeys(names)
             let kinds = columns.map(\.kind)
@@ -272,6 +315,7 @@ enum ReportPrinter {
             }
             out.append(anyRows ? "\n]\n" : "]\n")
         case .table:
+            if let caption = heading?.caption { out.append(caption + "\n") }
             var rows = 0
             try printPages(source, .table, to: out) { layouts in
                 var widths = names.map(\.count)
@@ -358,7 +402,7 @@ enum ReportPrinter {
                         out.append(UnsafeBufferPointer(rebasing: prefixes[ends[i]..<ends[i + 1]]))
                         if bytes[p] == quote {
                             Self.field(bytes, at: &p, scratch: &scratch) { value in
-                                if kind == .integer || kind == .json { out.append(value) } else { out.appendJSONString(value) }
+                                if kind == .integer || kind == .json || kind == .value { out.append(value) } else { out.appendJSONString(value) }
                             }
                             continue
                         }
@@ -374,10 +418,11 @@ enum ReportPrinter {
                         let value = UnsafeBufferPointer(rebasing: bytes[start..<p])
                         p += 1
                         switch kind {
-                        case .integer where value.isEmpty, .json where value.isEmpty: out.append(null)
-                        case .integer, .json: out.append(value)
-                        case .optionalText where value.isEmpty: out.append(null)
-                        case .text, .optionalText, .money:
+                        case .integer where value.isEmpty, .json where value.isEmpty, .value where value.isEmpty:
+                            out.append(null)
+                        case .integer, .json, .value: out.append(value)
+                        case .optionalText where value.isEmpty, .optionalMoney where value.isEmpty: out.append(null)
+                        case .text, .optionalText, .money, .optionalMoney:
                             if !special, let at = out.room(value.count + 2) {
                                 at[0] = quote
                                 if value.count > 0 { (at + 1).initialize(from: value.baseAddress!, count: value.count) }
@@ -391,6 +436,50 @@ enum ReportPrinter {
                     out.append(UInt8(ascii: "}"))
                 }
             }
+        }
+    }
+
+    /// Spreadsheet-safe CSV lines from a page's lines of exact values: text a spreadsheet
+    /// would take for a formula gets its leading apostrophe (`ReportText.needsFormulaGuard`),
+    /// a list or an object becomes one flat cell (`ReportText.flatCell`); amounts, counts
+    /// and everything else are copied as they are, in runs between the cells that change.
+    static func writeCSV(_ page: PrintablePage, kinds: [ReportColumnKind], to out: ByteOutput) {
+        let quote = UInt8(ascii: "\""), comma = UInt8(ascii: ","), newline: UInt8 = 0x0A
+        var scratch: [UInt8] = []
+        page.withText { bytes in
+            var copied = 0
+            var p = 0
+            var column = 0
+            func copy(upTo end: Int) {
+                if end > copied { out.append(UnsafeBufferPointer(rebasing: bytes[copied..<end])) }
+                copied = end
+            }
+            while p < bytes.count {
+                let start = p
+                let kind = column < kinds.count ? kinds[column] : .value
+                switch kind {
+                case .text, .optionalText:
+                    let valueStart = bytes[p] == quote ? p + 1 : p
+                    var needsGuard = false
+                    Self.field(bytes, at: &p, scratch: &scratch) { needsGuard = ReportText.needsFormulaGuard($0) }
+                    if needsGuard {
+                        copy(upTo: valueStart)
+                        out.append(UInt8(ascii: "'"))
+                    }
+                case .json where bytes[p] != comma && bytes[p] != newline:
+                    var flat = ""
+                    Self.field(bytes, at: &p, scratch: &scratch) { value in
+                        flat = (try? JSON.parse(value)).map(ReportText.flatCell) ?? String(decoding: value, as: UTF8.self)
+                    }
+                    copy(upTo: start)
+                    out.append(ReportText.csvField(flat))
+                    copied = p - 1  // the comma or newline after the field
+                default:
+                    Self.field(bytes, at: &p, scratch: &scratch) { _ in }
+                }
+                column = bytes[p - 1] == newline ? 0 : column + 1
+            }
+            copy(upTo: bytes.count)
         }
     }
 

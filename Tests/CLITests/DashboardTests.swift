@@ -31,6 +31,45 @@ import TestSupport
         return (process.terminationStatus, String(decoding: data, as: UTF8.self))
     }
 
+    /// Renders a page to a PNG of 1024×768 in headless Chromium and returns its distinct colours.
+    static func screenshotColours(of html: URL, in dir: URL) throws -> Int {
+        let chromium = try #require(chromium, "chromium is not installed: run scripts/install-deps (as root) or apt-get install chromium")
+        let png = dir.appendingPathComponent(html.deletingPathExtension().lastPathComponent + ".png")
+        let shot = try run(chromium, [
+            "--headless", "--no-sandbox", "--disable-gpu", "--hide-scrollbars", "--no-first-run",
+            "--user-data-dir=\(dir.appendingPathComponent("profile").path)", "--window-size=1024,768",
+            "--screenshot=\(png.path)", html.absoluteString,
+        ])
+        #expect(FileManager.default.fileExists(atPath: png.path), "no screenshot: \(shot.output)")
+        let stats = try run("python3", [TestDatabase.repositoryRoot.appendingPathComponent("scripts/lib/png_stats.py").path, png.path])
+        let numbers = stats.output.split(whereSeparator: \.isWhitespace).compactMap { Int($0) }
+        #expect(numbers.count == 3 && numbers[0] == 1024 && numbers[1] == 768, "png_stats: \(stats.output)")
+        return numbers.count == 3 ? numbers[2] : 0
+    }
+
+    @Test func everyReportsHTMLPageRendersInHeadlessChromium() throws {
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("ledger-report-html-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        var pages: [URL] = []
+        try withLedger { ledger in
+            #expect(try ledger.run(["demo"]).status == 0)
+            for arguments in [["portfolio"], ["labs"], ["orders", "--as-of", "2026-06-30"], ["supply"], ["fund", "--currency", "JPY"]] {
+                let output = try ledger.run(["report"] + arguments + ["--format", "html"])
+                #expect(output.status == 0, "\(arguments): \(output.stderr)")
+                let page = dir.appendingPathComponent("\(arguments[0]).html")
+                try Data(output.stdout.utf8).write(to: page)
+                pages.append(page)
+            }
+        }
+        for page in pages {
+            // A blank or failed render has one or two colours; a table of text, anti-aliased,
+            // with its shaded header and rows, has many.
+            let colours = try Self.screenshotColours(of: page, in: dir)
+            #expect(colours > 30, "\(page.lastPathComponent): only \(colours) colours in the screenshot")
+        }
+    }
+
     @Test func theDemosDashboardRendersInHeadlessChromiumAsAScreenshotAndAPDF() throws {
         let chromium = try #require(Self.chromium, "chromium is not installed: run scripts/install-deps (as root) or apt-get install chromium")
         let dir = FileManager.default.temporaryDirectory.appendingPathComponent("ledger-dashboard-\(UUID().uuidString)")

@@ -7,6 +7,8 @@ public enum ReportCell: Sendable, Equatable {
     /// Null when absent (MOIC before any disbursement).
     case optionalText(String?)
     case money(Money)
+    /// An amount or null (a post-money valuation not recorded).
+    case optionalMoney(Money?)
     case integer(Int64)
     /// A list or an object of a report (partners, milestones, spending by category), with
     /// what a table shows for it (`RIKEN; University of Tokyo`, `compute ¥1,250,000; …`).
@@ -21,6 +23,7 @@ public enum ReportCell: Sendable, Equatable {
         case .text(let s): .string(s)
         case .optionalText(let s): s.map(JSON.string) ?? .null
         case .money(let m): .string(m.decimalString)
+        case .optionalMoney(let m): m.map { .string($0.decimalString) } ?? .null
         case .integer(let n): JSON(n)
         case .json(let value, _), .value(let value): value
         }
@@ -33,6 +36,7 @@ public enum ReportCell: Sendable, Equatable {
         case .text(let s): s
         case .optionalText(let s): s ?? ""
         case .money(let m): m.decimalString
+        case .optionalMoney(let m): m?.decimalString ?? ""
         case .integer(let n): String(n)
         case .json(let value, _): value.canonicalString
         case .value(let value): value == .null ? "" : value.canonicalString
@@ -46,6 +50,7 @@ public enum ReportCell: Sendable, Equatable {
         case .text(let s): return s
         case .optionalText(let s): return s ?? ""
         case .money(let m): return m.formatted
+        case .optionalMoney(let m): return m?.formatted ?? ""
         case .integer(let n): return String(n)
         case .json(_, let display): return display
         case .value(let value): return Self.plain(value)

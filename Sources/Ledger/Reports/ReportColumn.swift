@@ -23,11 +23,17 @@ public enum ReportColumnKind: Sendable, Equatable {
     case optionalText
     /// An amount: a JSON decimal string, shown as `¥4,500,000` in a table.
     case money
+    /// An amount or nothing (a post-money valuation not recorded): a JSON decimal string or
+    /// null; an empty CSV cell is null.
+    case optionalMoney
     /// A count of units: a JSON number.
     case integer
-    /// A list, an object or another JSON value: JSON in JSON, canonical JSON text in a CSV
-    /// cell.
+    /// A list or an object of a report (partners, milestones, spending by category): JSON in
+    /// JSON, one flat cell in CSV (`RIKEN; University of Tokyo`), never JSON inside a cell.
     case json
+    /// Any other JSON value (an event's payload, a figure of a bench run): JSON in JSON, its
+    /// canonical JSON text in a CSV cell.
+    case value
 }
 
 /// A report's columns, each declared once with how to read its value from a row: the
@@ -55,6 +61,10 @@ public struct ReportColumns<Row>: Sendable {
 
         public static func money(_ name: String, _ read: @escaping @Sendable (Row) -> Money) -> Column {
             Column(column: ReportColumn(name, .money)) { .money(read($0)) }
+        }
+
+        public static func optionalMoney(_ name: String, _ read: @escaping @Sendable (Row) -> Money?) -> Column {
+            Column(column: ReportColumn(name, .optionalMoney)) { .optionalMoney(read($0)) }
         }
 
         public static func integer(_ name: String, _ read: @escaping @Sendable (Row) -> Int64) -> Column {
