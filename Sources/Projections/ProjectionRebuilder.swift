@@ -131,6 +131,8 @@ public final class ProjectionRebuilder {
 
     /// Writes the rows and their report pages in place of the old ones.
     private func swap<Row: ProjectionTable>(_ rows: [String: Row], _ db: PostgresConnection) throws -> Int {
+        var rows = rows
+        try Row.complete(&rows, keys: Array(rows.keys), on: db)
         try ProjectionSQL.replace(nil, with: rows.values, on: db)
         try ReportPages.replace(with: rows, on: db, pageRows: pageRows)
         return rows.count

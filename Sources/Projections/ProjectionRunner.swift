@@ -154,6 +154,7 @@ public final class ProjectionRunner {
                     state.touched.insert(key)
                 }
                 let changed = state.touched.sorted()
+                try Row.complete(&state.rows, keys: changed, on: db)
                 try ProjectionSQL.replace(changed, with: changed.compactMap { state.rows[$0] }, on: db)
                 try ReportPages.markStale(name, keys: changed, on: db)
                 try ProjectionSQL.setCheckpoint(name, to: through, on: db)

@@ -25,6 +25,14 @@ public protocol ProjectionTable: ReportRow {
     var key: String { get }
     /// Every column's value in COPY text form, in `tableColumns` order (nil for NULL).
     var columnValues: [String?] { get }
+    /// Fills in what a row shows but its own events do not carry (the portfolio's startup
+    /// names), for the rows with these keys. Every fold that writes or compares rows calls
+    /// it, so stored, refolded and `--as-of` rows agree.
+    static func complete(_ rows: inout [String: Self], keys: [String], on db: PostgresConnection) throws
+}
+
+extension ProjectionTable {
+    public static func complete(_ rows: inout [String: Self], keys: [String], on db: PostgresConnection) throws {}
 }
 
 extension PortfolioPosition: ProjectionTable {
@@ -34,7 +42,8 @@ extension PortfolioPosition: ProjectionTable {
     public static var keyColumn: String { "investment" }
     public static var tableColumns: [String] { columns + ["latest_mark"] }
     public static var loadColumns: String {
-        "investment, startup, round, instrument, currency, committed, disbursed, latest_mark, proceeds, status"
+        "investment, startup, round, instrument, currency, committed, disbursed, latest_mark, proceeds, status, "
+            + "startup_name, ownership, post_money"
     }
 
     public init(row: Row) throws {
@@ -52,7 +61,8 @@ extension PortfolioPosition: ProjectionTable {
             round: try row.decode(String.self, at: 2), instrument: instrument, currency: currency,
             committed: try row.money(at: 5, currency), disbursed: try row.money(at: 6, currency),
             latestMark: try row.optionalMoney(at: 7, currency), proceeds: try row.money(at: 8, currency),
-            status: status)
+            status: status, startupName: try row.decode(String?.self, at: 10), ownership: try row.decode(String?.self, at: 11),
+            postMoney: try row.optionalMoney(at: 12, currency))
     }
 
     public var key: String { investment }
@@ -61,8 +71,30 @@ extension PortfolioPosition: ProjectionTable {
         [
             investment, startup, round, instrument.rawValue, currency.code, committed.decimalString,
             disbursed.decimalString, fairValue.decimalString, proceeds.decimalString, moic, status.rawValue,
-            latestMark?.decimalString,
+            startupName, ownership, postMoney?.decimalString, latestMark?.decimalString,
         ]
+    }
+
+    /// Startup names from their `startup.registered` events (read through `reporting.events`,
+    /// which every login that folds may read), for the rows with these keys that lack one.
+    /// A startup is registered before anything is committed to it, and its name never
+    /// changes, so every path — run, rebuild, verify, `--as-of` — finds the same name.
+    public static func complete(_ rows: inout [String: PortfolioPosition], keys: [String], on db: PostgresConnection) throws {
+        let missing = Set(keys.compactMap { key in rows[key].flatMap { $0.startupName == nil ? $0.startup : nil } })
+        guard !missing.isEmpty else { return }
+        var names: [String: String] = [:]
+        for row in try db.query(
+            """
+            SELECT DISTINCT ON (stream) stream, payload->>'name' FROM reporting.events
+            WHERE stream = ANY ($1::text[]) AND type = 'startup.registered' ORDER BY stream, version
+            """, [PostgresArray(missing.map { StreamName.startup($0).rawValue })], prepared: true)
+        {
+            names[try row.decode(String.self, at: 0)] = try row.decode(String?.self, at: 1)
+        }
+        for key in keys {
+            guard let startup = rows[key]?.startup, rows[key]?.startupName == nil else { continue }
+            rows[key]!.startupName = names[StreamName.startup(startup).rawValue]
+        }
     }
 }
 

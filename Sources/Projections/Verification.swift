@@ -316,7 +316,9 @@ struct Folded<Row: ProjectionTable>: FoldedProjection {
     var rowCount: Int { state.rows.count }
 
     func compare(on db: PostgresConnection) throws -> VerificationProblem? {
-        if let problem = try Projections.compare(state.rows, with: Row.self, name: name, on: db) { return problem }
+        var rows = state.rows
+        try Row.complete(&rows, keys: Array(rows.keys), on: db)
+        if let problem = try Projections.compare(rows, with: Row.self, name: name, on: db) { return problem }
         return try ReportPages.check(Row.self, on: db)
     }
 }

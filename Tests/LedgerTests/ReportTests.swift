@@ -72,7 +72,7 @@ import Testing
         #expect(row.json == [
             "investment": "sakura-seed", "startup": "sakana-ai", "round": "seed", "instrument": "equity", "currency": "JPY",
             "committed": "500000000", "disbursed": "200000000", "fair_value": "200000000", "proceeds": "0",
-            "moic": "1.00", "status": "active",
+            "moic": "1.00", "status": "active", "startup_name": "Sakana AI", "ownership": nil, "post_money": nil,
         ])
     }
 }

@@ -42,7 +42,7 @@ final class LedgerDriver {
         try run(
             "invest.commit",
             ["investment": "sakana-seed", "startup": "sakana", "round": "seed", "instrument": "equity",
-             "amount": "500000000", "currency": "JPY", "date": "2024-01-10"])
+             "amount": "500000000", "currency": "JPY", "ownership": "3.5", "post-money": "14000000000", "date": "2024-01-10"])
         try run("invest.disburse", ["investment": "sakana-seed", "amount": "200000000", "currency": "JPY", "date": "2024-02-01"])
         try run("invest.mark", ["investment": "sakana-seed", "fair-value": "300000000", "currency": "JPY", "date": "2024-03-01"])
         try run(

@@ -14,10 +14,19 @@ public struct PortfolioPosition: Sendable, Equatable {
     public var latestMark: Money?
     public var proceeds: Money
     public var status: Investment.Status
+    /// The startup's registered name. It is on the startup's stream, not the investment's:
+    /// a fold that sees the registration (`Reports`) or the projections' lookup
+    /// (`ProjectionTable.complete`) fills it in; nil until then.
+    public var startupName: String?
+    /// The ownership percentage as the commitment recorded it (`"3.5"`), and the post-money
+    /// valuation (in the investment's currency); nil when not recorded.
+    public var ownership: String?
+    public var postMoney: Money?
 
     public init(
         investment: String, startup: String, round: String, instrument: Instrument, currency: Currency,
-        committed: Money, disbursed: Money, latestMark: Money?, proceeds: Money, status: Investment.Status
+        committed: Money, disbursed: Money, latestMark: Money?, proceeds: Money, status: Investment.Status,
+        startupName: String? = nil, ownership: String? = nil, postMoney: Money? = nil
     ) {
         self.investment = investment
         self.startup = startup
@@ -29,6 +38,9 @@ public struct PortfolioPosition: Sendable, Equatable {
         self.latestMark = latestMark
         self.proceeds = proceeds
         self.status = status
+        self.startupName = startupName
+        self.ownership = ownership
+        self.postMoney = postMoney
     }
 
     /// The investment id an event touches, nil if it is not an investment event.
@@ -39,12 +51,14 @@ public struct PortfolioPosition: Sendable, Equatable {
 
     /// A new row from a commitment; nil for any other event.
     public init?(startingWith event: LedgerEvent) {
-        guard case .investment(.committed(let id, let startup, let round, let instrument, let amount, _, _)) = event.fact
+        guard
+            case .investment(.committed(let id, let startup, let round, let instrument, let amount, let ownership, let postMoney)) =
+                event.fact
         else { return nil }
         self.init(
             investment: id, startup: startup, round: round, instrument: instrument, currency: amount.currency,
             committed: amount, disbursed: .zero(amount.currency), latestMark: nil, proceeds: .zero(amount.currency),
-            status: .committed)
+            status: .committed, ownership: ownership, postMoney: postMoney)
     }
 
     public mutating func apply(_ event: LedgerEvent) {
@@ -97,5 +111,7 @@ public struct PortfolioPosition: Sendable, Equatable {
         .money("committed") { $0.committed }, .money("disbursed") { $0.disbursed },
         .money("fair_value") { $0.fairValue }, .money("proceeds") { $0.proceeds },
         .optionalText("moic") { $0.moic }, .text("status") { $0.status.rawValue },
+        .optionalText("startup_name") { $0.startupName }, .optionalText("ownership") { $0.ownership },
+        .optionalMoney("post_money") { $0.postMoney },
     ])
 }

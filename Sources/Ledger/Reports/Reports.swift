@@ -6,10 +6,14 @@ public struct Reports: Sendable, Equatable {
     private var labRows: [String: LabSummary] = [:]
     private var orderRows: [String: OrderSummary] = [:]
     private var supplyRows: [String: SupplyPosition] = [:]
+    /// Startup names, for the portfolio's `startup_name`, from the registrations this fold
+    /// sees (a fold of one report's streams sees none: `ProjectionTable.complete` looks them up).
+    private var startupNames: [String: String] = [:]
 
     public init() {}
 
     public mutating func apply(_ event: LedgerEvent) {
+        if case .startup(.registered(let id, let name, _, _)) = event.fact { startupNames[id] = name }
         Reports.fold(event, into: &positions)
         Reports.fold(event, into: &labRows)
         Reports.fold(event, into: &orderRows)
@@ -25,7 +29,13 @@ public struct Reports: Sendable, Equatable {
         }
     }
 
-    public var portfolio: [PortfolioPosition] { positions.values.sorted { $0.investment < $1.investment } }
+    public var portfolio: [PortfolioPosition] {
+        positions.values.sorted { $0.investment < $1.investment }.map { position in
+            var position = position
+            if position.startupName == nil { position.startupName = startupNames[position.startup] }
+            return position
+        }
+    }
     public var labs: [LabSummary] { labRows.values.sorted { $0.lab < $1.lab } }
     public var orders: [OrderSummary] { orderRows.values.sorted { $0.order < $1.order } }
     public var supply: [SupplyPosition] { supplyRows.values.sorted { $0.sku < $1.sku } }
