@@ -1,3 +1,4 @@
+import Foundation
 import Testing
 @testable import Ledger
 
@@ -64,5 +65,75 @@ import Testing
         #expect(day("2025-02-01").daysSinceEpoch - day("2024-02-01").daysSinceEpoch == 366)
         #expect(day("2000-03-01").daysSinceEpoch - day("2000-02-28").daysSinceEpoch == 2)
         #expect(day("1900-03-01").daysSinceEpoch - day("1900-02-28").daysSinceEpoch == 1)
+    }
+}
+
+/// The same six flow sets through LibreOffice Calc's own `XIRR` (Debian's
+/// `libreoffice-calc-nogui`, which scripts/install-deps installs): a spreadsheet computing the
+/// rate the way investors' spreadsheets do. Calc reads a CSV of amounts, ISO dates and one
+/// `=XIRR(…)` per set, recalculates, and writes the values back as CSV. Skipped only where
+/// LibreOffice is absent and this is not CI (CI installs it, and fails loudly without it).
+@Suite(.enabled(if: LibreOffice.soffice != nil || ProcessInfo.processInfo.environment["CI"] != nil,
+                "LibreOffice (soffice) is not installed: apt-get install libreoffice-calc-nogui"))
+struct XIRRAgainstLibreOffice {
+    @Test func calcsXIRRAgreesWithOurSolverOnEveryReferenceSet() throws {
+        let soffice = try #require(LibreOffice.soffice, "LibreOffice (soffice) is not installed: apt-get install libreoffice-calc-nogui")
+        let dir = FileManager.default.temporaryDirectory.appendingPathComponent("ledger-xirr-\(UUID().uuidString)")
+        try FileManager.default.createDirectory(at: dir, withIntermediateDirectories: true)
+        defer { try? FileManager.default.removeItem(at: dir) }
+        // Each set in rows of its own: amount, date and, on its first row, its XIRR.
+        var csv = ""
+        var row = 1
+        for reference in XIRRSolver.cases {
+            let first = row, last = row + reference.flows.count - 1
+            for (i, (date, amount)) in reference.flows.enumerated() {
+                csv += "\(Int64(amount)),\(date),\(i == 0 ? "=XIRR(A\(first):A\(last);B\(first):B\(last))" : "")\n"
+                row += 1
+            }
+        }
+        try csv.write(to: dir.appendingPathComponent("flows.csv"), atomically: true, encoding: .utf8)
+        let process = Process()
+        process.executableURL = URL(fileURLWithPath: "/usr/bin/env")
+        process.arguments = [
+            "timeout", "180", soffice, "--headless", "--norestore",
+            "-env:UserInstallation=\(dir.appendingPathComponent("profile").absoluteString)",
+            // Comma-separated UTF-8 in, ISO dates recognized, formulas evaluated; values out
+            // at full precision.
+            "--infilter=CSV:44,34,76,1,,0,false,false,false,false,false",
+            "--convert-to", "csv:Text - txt - csv (StarCalc):44,34,76,1,,0,false,true,false,false",
+            "--outdir", dir.appendingPathComponent("out").path, dir.appendingPathComponent("flows.csv").path,
+        ]
+        let pipe = Pipe()
+        process.standardOutput = pipe
+        process.standardError = pipe
+        try process.run()
+        let log = String(decoding: pipe.fileHandleForReading.readDataToEndOfFile(), as: UTF8.self)
+        process.waitUntilExit()
+        let out = try String(contentsOf: dir.appendingPathComponent("out/flows.csv"), encoding: .utf8)
+        let rates = out.split(separator: "\n").compactMap { line -> Substring? in
+            let cells = line.split(separator: ",", omittingEmptySubsequences: false)
+            return cells.count > 2 && !cells[2].isEmpty ? cells[2] : nil
+        }
+        #expect(rates.count == XIRRSolver.cases.count, "LibreOffice: \(log)\n\(out)")
+        for (reference, calc) in zip(XIRRSolver.cases, rates) {
+            let calcRate = try #require(Double(calc), "\(reference.name): Calc gave '\(calc)'")
+            let ours = try #require(XIRR.rate(XIRRSolver().flows(reference.flows)))
+            // Calc writes 15 significant digits; LibreOffice 7.4 agrees to ~1e-14 on each set.
+            #expect(abs(ours - calcRate) < 1e-9, "\(reference.name): ours \(ours), Calc \(calcRate)")
+            #expect(XIRR.formatted(ours) == XIRR.formatted(calcRate), "\(reference.name)")
+        }
+    }
+}
+
+/// Where LibreOffice's `soffice` is, if installed.
+enum LibreOffice {
+    static var soffice: String? {
+        for name in ["soffice", "libreoffice"] {
+            for dir in (ProcessInfo.processInfo.environment["PATH"] ?? "/usr/bin").split(separator: ":") {
+                let path = "\(dir)/\(name)"
+                if FileManager.default.isExecutableFile(atPath: path) { return path }
+            }
+        }
+        return nil
     }
 }
