@@ -89,6 +89,44 @@ import TestSupport
         }
     }
 
+    /// The branch the two tests above cannot reach: the append COMMITTED, and its answer
+    /// never arrived (the network between client and server failed after the commit). The
+    /// command must not report a failure, nor store the expense twice: it reconnects, finds
+    /// its own events under its key, prints them and exits 0. A proxy withholds the server's
+    /// answers from the moment the pipelined append is sent, and cuts the connection once
+    /// the expense is in the log.
+    @Test func aWriteThatCommittedButWhoseAnswerWasLostReportsItsEvents() throws {
+        try TestDatabase.with { url in
+            #expect(try LedgerBinary(databaseURL: url).run(Self.planLab).status == 0)
+            var components = try #require(URLComponents(string: url))
+            let proxy = try AnswerDroppingProxy(
+                targetPort: UInt16(try #require(components.port)),
+                // Prepared just before the pipeline that carries the append.
+                dropAnswersAfterTheClientSends: "wake_followers")
+            defer { proxy.stop() }
+            components.host = "127.0.0.1"
+            components.port = Int(proxy.port)
+            let proxied = LedgerBinary(databaseURL: components.string!)
+            let results = runConcurrently(2) { i -> LedgerBinary.Output? in
+                if i == 0 { return try proxied.run(Self.expense) }
+                for _ in 0..<600 {
+                    if try Self.expenseCount(url) == 1 { break }
+                    usleep(50_000)
+                }
+                proxy.cut()
+                return nil
+            }
+            let output = try #require(try results[0].get())
+            _ = try results[1].get()
+            #expect(proxy.droppedBytes > 0, "the append's answer was never withheld")
+            #expect(proxy.accepted >= 2, "the command never reconnected")
+            #expect(output.status == 0, "stderr: \(output.stderr)")
+            #expect(output.stdout.contains("lab.expense_recorded"))
+            #expect(output.stderr.isEmpty, "stderr: \(output.stderr)")
+            #expect(try Self.expenseCount(url) == 1)
+        }
+    }
+
     /// The first append of the next command on `events` sleeps (once), inside its transaction.
     static func installSleepOnce(_ url: String) throws {
         try PostgresConnection(url: url).execute(
