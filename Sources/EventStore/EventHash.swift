@@ -27,6 +27,20 @@ public enum EventHash {
         previous: [UInt8], eventID: UUID, stream: String, version: Int64, type: String, schemaVersion: Int,
         businessDate: SQLDate, canonicalPayload: [UInt8], canonicalMetadata: [UInt8]
     ) -> [UInt8] {
+        hash(
+            previous: previous,
+            body: body(
+                eventID: eventID, stream: stream, version: version, type: type, schemaVersion: schemaVersion,
+                businessDate: businessDate, canonicalPayload: canonicalPayload, canonicalMetadata: canonicalMetadata))
+    }
+
+    /// What the hash covers besides the previous hash: the canonical encoding of the array.
+    /// It needs nothing but the event, so `verify` encodes it on any core and only chains
+    /// the hashes in log order.
+    public static func body(
+        eventID: UUID, stream: String, version: Int64, type: String, schemaVersion: Int,
+        businessDate: SQLDate, canonicalPayload: [UInt8], canonicalMetadata: [UInt8]
+    ) -> [UInt8] {
         // The canonical encoding of the array, written element by element.
         var body: [UInt8] = [UInt8(ascii: "[")]
         body.reserveCapacity(canonicalPayload.count + canonicalMetadata.count + 160)
@@ -47,6 +61,11 @@ public enum EventHash {
         body.append(comma)
         body.append(contentsOf: canonicalMetadata)
         body.append(UInt8(ascii: "]"))
+        return body
+    }
+
+    /// SHA-256(previous ‖ body).
+    public static func hash(previous: [UInt8], body: [UInt8]) -> [UInt8] {
         var hasher = SHA256()
         hasher.update(data: previous)
         hasher.update(data: body)

@@ -62,28 +62,43 @@ extension SettledSnapshot {
         on db: PostgresConnection, horizon: String, after: Checkpoint = .start, limit: Int64? = nil,
         columns: String, pageSize: Int = 20_000, _ body: (Row, _ at: Checkpoint) throws -> Void
     ) throws {
+        try forEachPage(on: db, horizon: horizon, after: after, limit: limit, columns: columns, pageSize: pageSize) {
+            rows in
+            for row in rows {
+                try body(
+                    row,
+                    Checkpoint(
+                        transactionID: UInt64(try row.decode(Int64.self, at: 0)), position: try row.decode(Int64.self, at: 1)))
+            }
+        }
+    }
+
+    /// The same events as `forEachEvent`, a page (one whole result) at a time: a reader that
+    /// hands pages to other threads gets one allocation per page instead of one per row,
+    /// and asks for the next page while they work.
+    public static func forEachPage(
+        on db: PostgresConnection, horizon: String, after: Checkpoint = .start, limit: Int64? = nil,
+        columns: String, pageSize: Int = 20_000, _ body: (Rows) throws -> Void
+    ) throws {
         var cursor = after
         var left = limit ?? .max
         while left > 0 {
             let wanted = Int(min(Int64(pageSize), left))
-            var read = 0
             // Columns are this program's constants; every value is bound.
-            try db.forEachRow(
+            let rows = try db.query(
                 """
                 SELECT transaction_id::text::bigint AS log_transaction, position AS log_position, \(columns)
                 FROM reporting.event_log
                 WHERE (transaction_id, position) > ($1::text::xid8, $2::bigint) AND transaction_id < $3::xid8
                 ORDER BY event_log.transaction_id, event_log.position
                 LIMIT $4
-                """, [String(cursor.transactionID), cursor.position, horizon, wanted]
-            ) { row in
-                cursor = Checkpoint(
-                    transactionID: UInt64(try row.decode(Int64.self, at: 0)), position: try row.decode(Int64.self, at: 1))
-                read += 1
-                try body(row, cursor)
-            }
-            left -= Int64(read)
-            if read < wanted { return }
+                """, [String(cursor.transactionID), cursor.position, horizon, wanted])
+            guard let last = rows.last else { return }
+            cursor = Checkpoint(
+                transactionID: UInt64(try last.decode(Int64.self, at: 0)), position: try last.decode(Int64.self, at: 1))
+            try body(rows)
+            left -= Int64(rows.count)
+            if rows.count < wanted { return }
         }
     }
 }

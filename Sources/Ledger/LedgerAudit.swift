@@ -29,7 +29,12 @@ public struct LedgerAudit: Sendable {
 
     /// Checks one event recorded on `stream` at `position`, then folds it in (also when it
     /// breaks a rule, so one bad event is reported once, not with everything after it).
-    public mutating func check(_ event: LedgerEvent, on stream: String, at position: Int64) throws(Rejection) {
+    ///
+    /// `command`: what `command(for: event)` gave, when the caller worked it out already
+    /// (on another core: it depends on the event alone); nil works it out here.
+    public mutating func check(
+        _ event: LedgerEvent, on stream: String, at position: Int64, command: Result<LedgerCommand, Rejection>? = nil
+    ) throws(Rejection) {
         if streamsWithReversals.contains(stream) { history[stream, default: []].append((position, event)) }
         if case .entry(let e) = event.fact { return try checkReversal(e, event, on: stream, at: position) }
         defer { world.apply(event) }
@@ -50,7 +55,7 @@ public struct LedgerAudit: Sendable {
         default:
             break
         }
-        let command = try Self.command(recording: event)
+        let command = try (command ?? Result { () throws(Rejection) in try Self.command(recording: event) }).get()
         let decided = try command.decide(in: world)
         guard let first = decided.first, first.stream.rawValue == stream, first.event == event else {
             throw Rejection(
@@ -102,6 +107,18 @@ public struct LedgerAudit: Sendable {
             return nil
         }
         return (open.position, "order \(order): the stock side (\(open.event.type)) of this event was never recorded")
+    }
+
+    /// The part of `check` that depends on `event` alone — the command that records it,
+    /// with its values parsed again as user input, or why it has none — so that a caller
+    /// checking many events can work it out in parallel and pass it to `check`. Nil for the
+    /// events `check` matches otherwise (a reversal, the stock side of an allocation or a
+    /// cancel).
+    public static func command(for event: LedgerEvent) -> Result<LedgerCommand, Rejection>? {
+        switch event.fact {
+        case .entry, .supply(.allocated), .supply(.released): return nil
+        default: return Result { () throws(Rejection) in try command(recording: event) }
+        }
     }
 
     /// The command that records `event`, with its values checked as user input: the

@@ -190,6 +190,17 @@ extension Bool: PostgresDecodable {
     }
 }
 
+/// The value of one hexadecimal digit.
+@inline(__always)
+func hexValue(_ c: UInt8) -> UInt8? {
+    switch c {
+    case 48...57: c - 48
+    case 97...102: c - 87
+    case 65...70: c - 55
+    default: nil
+    }
+}
+
 extension Bytes: PostgresDecodable {
     /// Reads `bytea` in PostgreSQL's hex output format (`\x0a1b…`).
     public static func decode(postgresText: UnsafeBufferPointer<UInt8>) throws(PostgresError) -> Bytes {
@@ -197,22 +208,20 @@ extension Bytes: PostgresDecodable {
         guard t.count >= 2, t[0] == UInt8(ascii: "\\"), t[1] == UInt8(ascii: "x"), t.count % 2 == 0 else {
             throw decodingError("bytea", t)
         }
-        func nibble(_ c: UInt8) -> UInt8? {
-            switch c {
-            case 48...57: return c - 48
-            case 97...102: return c - 87
-            case 65...70: return c - 55
-            default: return nil
+        var valid = true
+        let out = [UInt8](unsafeUninitializedCapacity: (t.count - 2) / 2) { buffer, count in
+            var i = 2
+            while i < t.count {
+                guard let hi = hexValue(t[i]), let lo = hexValue(t[i + 1]) else {
+                    valid = false
+                    break
+                }
+                buffer[count] = hi << 4 | lo
+                count += 1
+                i += 2
             }
         }
-        var out = [UInt8]()
-        out.reserveCapacity((t.count - 2) / 2)
-        var i = 2
-        while i < t.count {
-            guard let hi = nibble(t[i]), let lo = nibble(t[i + 1]) else { throw decodingError("bytea", t) }
-            out.append(hi << 4 | lo)
-            i += 2
-        }
+        guard valid else { throw decodingError("bytea", t) }
         return Bytes(out)
     }
 }
@@ -258,7 +267,25 @@ public struct SQLDate: PostgresDecodable, PostgresBindable, Hashable, Comparable
 }
 
 extension UUID: PostgresDecodable {
+    /// Reads PostgreSQL's output (`xxxxxxxx-xxxx-xxxx-xxxx-xxxxxxxxxxxx`, lower case) in
+    /// place — `verify` reads one per event; anything else goes through Foundation's parser.
     public static func decode(postgresText: UnsafeBufferPointer<UInt8>) throws(PostgresError) -> UUID {
+        let t = postgresText
+        if t.count == 36, t[8] == 45, t[13] == 45, t[18] == 45, t[23] == 45 {
+            var bytes = (UInt8(0), UInt8(0), UInt8(0), UInt8(0), UInt8(0), UInt8(0), UInt8(0), UInt8(0),
+                         UInt8(0), UInt8(0), UInt8(0), UInt8(0), UInt8(0), UInt8(0), UInt8(0), UInt8(0))
+            let parsed = withUnsafeMutableBytes(of: &bytes) { out -> Bool in
+                var i = 0
+                for k in 0..<16 {
+                    if i == 8 || i == 13 || i == 18 || i == 23 { i += 1 }
+                    guard let hi = hexValue(t[i]), let lo = hexValue(t[i + 1]) else { return false }
+                    out[k] = hi << 4 | lo
+                    i += 2
+                }
+                return true
+            }
+            if parsed { return UUID(uuid: bytes) }
+        }
         guard let uuid = UUID(uuidString: String(decoding: postgresText, as: UTF8.self)) else {
             throw decodingError("uuid", postgresText)
         }

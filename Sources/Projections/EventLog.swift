@@ -100,6 +100,18 @@ struct EventLog {
     func page(after checkpoint: Checkpoint, limit: Int, filter: Filter = Filter()) throws -> (
         events: [LoggedEvent], last: Checkpoint?
     ) {
+        let rows = try rows(after: checkpoint, limit: limit, filter: filter)
+        var events: [LoggedEvent] = []
+        events.reserveCapacity(rows.count)
+        for row in rows {
+            events.append(try Self.decode(row))
+        }
+        return (events, events.last?.checkpoint)
+    }
+
+    /// The rows of `page` as the server sent them, for a reader that decodes them elsewhere
+    /// (`Self.decode`; `Self.checkpoint` of the last one is where the next page starts).
+    func rows(after checkpoint: Checkpoint, limit: Int, filter: Filter = Filter()) throws -> Rows {
         var sql = """
             SELECT transaction_id::text::bigint, position, type, schema_version, payload::text, business_date
             FROM \(relation)
@@ -111,13 +123,7 @@ struct EventLog {
         // Qualified: a bare `transaction_id` would name the bigint output column, which has
         // no index, and PostgreSQL would sort the whole rest of the log for every page.
         sql += "\nORDER BY events.transaction_id, events.position LIMIT $3"
-        let rows = try connection.query(sql, binds, prepared: true)
-        var events: [LoggedEvent] = []
-        events.reserveCapacity(rows.count)
-        for row in rows {
-            events.append(try Self.decode(row))
-        }
-        return (events, events.last?.checkpoint)
+        return try connection.query(sql, binds, prepared: true)
     }
 
     /// The last event a reader may take now (see `page`), or nil for an empty log.
@@ -198,6 +204,11 @@ struct EventLog {
             if row != nil { row!.apply(logged.event) } else { row = Row(startingWith: logged.event) }
         }
         return row
+    }
+
+    /// Where a row of `rows(after:limit:filter:)` stands in the log.
+    static func checkpoint(_ row: Row) throws -> Checkpoint {
+        Checkpoint(transactionID: UInt64(try row.decode(Int64.self, at: 0)), position: try row.decode(Int64.self, at: 1))
     }
 
     static func decode(_ row: Row) throws -> LoggedEvent {

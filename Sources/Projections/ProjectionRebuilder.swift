@@ -2,6 +2,7 @@ import EventStore
 import Foundation
 import Ledger
 import Postgres
+import Synchronization
 
 /// How a rebuild went, for the CLI and `ledger bench rebuild`.
 public struct RebuildSummary: Sendable, Equatable {
@@ -77,23 +78,51 @@ public final class ProjectionRebuilder {
         var supply = ProjectionState<SupplyPosition>()
         let want = Set(names)
         var done = 0
-        try log.forEachPage(after: .start, pageSize: pageSize, filter: filter) { page in
-            for logged in page {
-                let event = logged.event
-                switch event.fact {
-                case .investment: if want.contains(.portfolio) { portfolio.apply(event) }
-                case .lab: if want.contains(.labs) { labs.apply(event) }
-                case .supply: if want.contains(.supply) { supply.apply(event) }
-                case .order:
-                    if want.contains(.orders) { orders.apply(event) }
-                    if want.contains(.supply) { supply.apply(event) }
-                case .startup, .entry, .period, .fx: break
+        // The main thread reads the pages; any free core decodes their events; one thread
+        // folds them in log order (`PagePipeline`).
+        let failure = Mutex<(any Error)?>(nil)
+        let progress = self.progress
+        let pipeline = PagePipeline<LoggedEvent>(consumers: [{ chunks in
+            for chunk in chunks {
+                for logged in chunk {
+                    let event = logged.event
+                    switch event.fact {
+                    case .investment: if want.contains(.portfolio) { portfolio.apply(event) }
+                    case .lab: if want.contains(.labs) { labs.apply(event) }
+                    case .supply: if want.contains(.supply) { supply.apply(event) }
+                    case .order:
+                        if want.contains(.orders) { orders.apply(event) }
+                        if want.contains(.supply) { supply.apply(event) }
+                    case .startup, .entry, .period, .fx: break
+                    }
                 }
+                done += chunk.count
             }
-            done += page.count
             let seconds = (ContinuousClock.now - started).seconds
             progress?(max(done, 0), max(total, done), seconds > 0 ? Double(done) / seconds : 0)
+        }])
+        do {
+            defer { pipeline.finish() }
+            var cursor = Checkpoint.start
+            while true {
+                let rows = try log.rows(after: cursor, limit: pageSize, filter: filter)
+                guard let last = rows.last else { break }
+                cursor = try EventLog.checkpoint(last)
+                pipeline.submit(count: rows.count) { range in
+                    var events: [LoggedEvent] = []
+                    events.reserveCapacity(range.count)
+                    do {
+                        for i in range { events.append(try EventLog.decode(rows[i])) }
+                    } catch {
+                        failure.withLock { if $0 == nil { $0 = error } }
+                    }
+                    return events
+                }
+                if let error = failure.withLock({ $0 }) { throw error }
+                if rows.count < pageSize { break }
+            }
         }
+        if let error = failure.withLock({ $0 }) { throw error }
         var rows: [ProjectionName: Int] = [:]
         try connection.transaction { db in
             for name in names {

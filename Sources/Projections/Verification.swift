@@ -3,6 +3,7 @@ import Foundation
 import JSON
 import Ledger
 import Postgres
+import Synchronization
 
 /// What `ledger verify` found: an intact ledger, or the first problem.
 public enum VerificationResult: Sendable, Equatable {
@@ -75,7 +76,7 @@ public func verify(connection: PostgresConnection, pageSize: Int = 20_000) throw
             reversals.streams.insert(try row.decode(String.self, at: 3))
         }
         let scan = LogScan(through: through, reversals: reversals)
-        try scan.run(on: db, horizon: horizon)
+        try scan.run(on: db, horizon: horizon, pageSize: pageSize)
         if let problem = scan.problem { return .damaged(problem) }
         guard comparable else { return .intact(events: scan.events, rows: 0, projectionsCompared: false) }
         var rows = 0
@@ -87,26 +88,92 @@ public func verify(connection: PostgresConnection, pageSize: Int = 20_000) throw
     }
 }
 
-/// One event as `verify` reads it: what its hash covers and where it stands in the log.
+/// One event as `verify` reads it: what its hash covers and where it stands in the log,
+/// with what can be worked out from the event alone (on any core, before the chain and the
+/// fold take the events in log order).
 struct ScannedEvent: Sendable {
     var checkpoint: Checkpoint
     var stream: String
     var version: Int64
     var type: String
-    var schemaVersion: Int
-    var payload: JSON
-    var metadata: String
-    var businessDate: SQLDate
-    var eventID: UUID
+    /// The canonical encoding the hash covers after the previous hash (`EventHash.body`).
+    var body: [UInt8]
     var hash: [UInt8]
+    /// The typed event, or why it cannot be read.
+    var event: Result<LedgerEvent, UnreadablePayload>
+    /// `LedgerAudit.command(for:)` of the event.
+    var command: Result<LedgerCommand, Rejection>?
+    /// Bit i: the event belongs to the i-th folded projection's slice of the log.
+    var projections: UInt32
 }
 
-/// The pass over the log: the main thread reads and parses rows, a chain thread and a fold
-/// thread each take the batches in order.
+/// Why an event could not be read as a typed event (the decoder's words).
+struct UnreadablePayload: Error {
+    var reason: String
+}
+
+extension ScannedEvent {
+    /// Reads one row (layout: `LogScan.columns` after the log place) and does the work that
+    /// needs this event only: JSON parsing and canonical re-encoding, decoding, the command.
+    init(row: Row, slices: [ProjectionSlice]) throws {
+        checkpoint = Checkpoint(
+            transactionID: UInt64(try row.decode(Int64.self, at: 0)), position: try row.decode(Int64.self, at: 1))
+        stream = try row.decode(String.self, at: 2)
+        version = try row.decode(Int64.self, at: 3)
+        type = try row.decode(String.self, at: 4)
+        let schemaVersion = try row.decode(Int.self, at: 5)
+        // jsonb always parses; the fold reports what it cannot read.
+        let payload = row.withBytes(at: 6) { try? JSON.parse($0) }.flatMap { $0 } ?? .null
+        guard let metadata = row.withBytes(at: 7, { (try? JSON.parse($0)) ?? .null }) else {
+            throw PostgresError(kind: .client, message: "column metadata is NULL")
+        }
+        let date = try row.decode(SQLDate.self, at: 8)
+        body = EventHash.body(
+            eventID: try row.decode(UUID.self, at: 9), stream: stream, version: version, type: type,
+            schemaVersion: schemaVersion, businessDate: date, canonicalPayload: payload.canonicalBytes,
+            canonicalMetadata: metadata.canonicalBytes)
+        hash = try row.decode(Bytes.self, at: 10).bytes
+        do {
+            let day = try Day(year: date.year, month: date.month, day: date.day)
+            let decoded = try LedgerEvent.decode(type: type, schemaVersion: schemaVersion, date: day, payload: payload)
+            event = .success(decoded)
+            command = LedgerAudit.command(for: decoded)
+            projections = 0
+            for (i, slice) in slices.enumerated() where slice.contains(decoded, on: stream) { projections |= 1 << i }
+        } catch {
+            event = .failure(UnreadablePayload(reason: "\(error)"))
+            command = nil
+            projections = 0
+        }
+    }
+}
+
+/// Which events a projection folds (`ProjectionName.logFilter`): its streams, plus events of
+/// these types.
+struct ProjectionSlice: Sendable {
+    let prefixes: [String]
+    let types: Set<String>
+
+    init(_ name: ProjectionName) {
+        let filter = name.logFilter
+        prefixes = filter.streamPrefixes ?? []
+        types = Set(filter.types)
+    }
+
+    func contains(_ event: LedgerEvent, on stream: String) -> Bool {
+        types.contains(event.type) || prefixes.contains(where: stream.hasPrefix)
+    }
+}
+
+/// The pass over the log: the main thread reads pages, any free core prepares their events
+/// (`ScannedEvent`), then a chain thread and a fold thread each take them in log order.
 final class LogScan {
     let chains = ChainCheck()
     let fold: FoldCheck
     private(set) var events = 0
+
+    /// The columns read after the log place (transaction id, position).
+    static let columns = "stream, version, type, schema_version, payload::text, metadata::text, business_date, event_id, hash"
 
     init(through: [ProjectionName: Checkpoint], reversals: Reversals = Reversals()) {
         fold = FoldCheck(through: through, reversals: reversals)
@@ -117,57 +184,29 @@ final class LogScan {
         [chains.first, fold.first].compactMap { $0 }.min { $0.checkpoint < $1.checkpoint }?.problem
     }
 
-    func run(on db: PostgresConnection, horizon: String, batchSize: Int = 2_000) throws {
-        let chainQueue = DispatchQueue(label: "ledger.verify.chains")
-        let foldQueue = DispatchQueue(label: "ledger.verify.fold")
-        let group = DispatchGroup()
-        let slots = DispatchSemaphore(value: 8)  // at most 4 batches waiting per thread
+    func run(on db: PostgresConnection, horizon: String, pageSize: Int = 20_000) throws {
         let chains = self.chains
         let fold = self.fold
-        var batch: [ScannedEvent] = []
-        batch.reserveCapacity(batchSize)
-        func hand(_ batch: [ScannedEvent]) {
-            slots.wait()
-            slots.wait()
-            chainQueue.async(group: group) {
-                chains.check(batch)
-                slots.signal()
-            }
-            foldQueue.async(group: group) {
-                fold.check(batch)
-                slots.signal()
-            }
-        }
-        defer { group.wait() }
-        // Row layout: 0 transaction id, 1 position (the log place), then these columns.
-        try SettledSnapshot.forEachEvent(
-            on: db, horizon: horizon,
-            columns: "stream, version, type, schema_version, payload::text, metadata::text, business_date, event_id, hash"
-        ) { row, _ in
-            let position = try row.decode(Int64.self, at: 1)
-            let payload: JSON
-            do {
-                payload = try row.withBytes(at: 6) { try JSON.parse($0) } ?? .null
-            } catch {
-                payload = .null  // jsonb always parses; the fold reports what it cannot read
-            }
-            batch.append(
-                ScannedEvent(
-                    checkpoint: Checkpoint(transactionID: UInt64(try row.decode(Int64.self, at: 0)), position: position),
-                    stream: try row.decode(String.self, at: 2), version: try row.decode(Int64.self, at: 3),
-                    type: try row.decode(String.self, at: 4), schemaVersion: try row.decode(Int.self, at: 5),
-                    payload: payload, metadata: try row.decode(String.self, at: 7),
-                    businessDate: try row.decode(SQLDate.self, at: 8), eventID: try row.decode(UUID.self, at: 9),
-                    hash: try row.decode(Bytes.self, at: 10).bytes))
-            if batch.count == batchSize {
-                events += batch.count
-                hand(batch)
-                batch.removeAll(keepingCapacity: true)
+        let slices = fold.slices
+        let failure = Mutex<(any Error)?>(nil)
+        let pipeline = PagePipeline<ScannedEvent>(consumers: [{ chains.check($0) }, { fold.check($0) }])
+        defer { pipeline.finish() }
+        try SettledSnapshot.forEachPage(on: db, horizon: horizon, columns: Self.columns, pageSize: pageSize) { rows in
+            if let error = failure.withLock({ $0 }) { throw error }
+            events += rows.count
+            pipeline.submit(count: rows.count) { range in
+                var scanned: [ScannedEvent] = []
+                scanned.reserveCapacity(range.count)
+                do {
+                    for i in range { scanned.append(try ScannedEvent(row: rows[i], slices: slices)) }
+                } catch {
+                    failure.withLock { if $0 == nil { $0 = error } }
+                }
+                return scanned
             }
         }
-        events += batch.count
-        if !batch.isEmpty { hand(batch) }
-        group.wait()
+        pipeline.finish()
+        if let error = failure.withLock({ $0 }) { throw error }
         fold.finish()
     }
 }
@@ -184,6 +223,10 @@ struct LogProblem: Sendable {
 final class ChainCheck: @unchecked Sendable {
     private var heads: [String: (version: Int64, hash: [UInt8], position: Int64)] = [:]
     private(set) var first: LogProblem?
+
+    func check(_ chunks: [[ScannedEvent]]) {
+        for chunk in chunks { check(chunk) }
+    }
 
     func check(_ batch: [ScannedEvent]) {
         for event in batch {
@@ -206,12 +249,7 @@ final class ChainCheck: @unchecked Sendable {
             if event.version == head.version + 1, head.version > 0, event.checkpoint.position <= head.position {
                 found("stream \(event.stream) version \(event.version) has position \(event.checkpoint.position), before version \(head.version) at position \(head.position): events were reordered")
             }
-            let metadata = (try? JSON.parse(event.metadata)) ?? .null
-            let hash = EventHash.hash(
-                previous: head.hash, eventID: event.eventID, stream: event.stream, version: event.version,
-                type: event.type, schemaVersion: event.schemaVersion, businessDate: event.businessDate,
-                payload: event.payload, metadata: metadata)
-            if hash != event.hash {
+            if EventHash.hash(previous: head.hash, body: event.body) != event.hash {
                 found("stream \(event.stream) version \(event.version) does not match its hash: the event (or the one before it in the stream) was changed after it was recorded")
             }
             // Chain on from what is stored, so one bad event is reported once, not with
@@ -229,15 +267,19 @@ final class FoldCheck: @unchecked Sendable {
     private(set) var projections: [any FoldedProjection]
     private(set) var first: LogProblem?
 
+    /// The slices of the log `projections` fold, in the same order (`ScannedEvent.projections`).
+    let slices: [ProjectionSlice]
+
     init(through: [ProjectionName: Checkpoint], reversals: Reversals) {
         audit = LedgerAudit(streamsWithReversals: reversals.streams)
-        projections = ProjectionName.allCases.compactMap { name in
-            guard let checkpoint = through[name] else { return nil }
+        let names = ProjectionName.allCases.filter { through[$0] != nil }
+        projections = names.map { name in
             func folded<Row: ProjectionTable>(_ type: Row.Type) -> any FoldedProjection {
-                Folded<Row>(name: name, through: checkpoint, reversals: reversals)
+                Folded<Row>(name: name, through: through[name]!, reversals: reversals)
             }
             return folded(name.rowType)
         }
+        slices = names.map(ProjectionSlice.init)
     }
 
     private func found(_ checkpoint: Checkpoint, _ message: String) {
@@ -246,26 +288,29 @@ final class FoldCheck: @unchecked Sendable {
             checkpoint: checkpoint, problem: VerificationProblem(position: checkpoint.position, message: message))
     }
 
+    func check(_ chunks: [[ScannedEvent]]) {
+        for chunk in chunks { check(chunk) }
+    }
+
     func check(_ batch: [ScannedEvent]) {
         for scanned in batch {
             let event: LedgerEvent
-            do {
-                let date = scanned.businessDate
-                let day = try Day(year: date.year, month: date.month, day: date.day)
-                event = try LedgerEvent.decode(
-                    type: scanned.type, schemaVersion: scanned.schemaVersion, date: day, payload: scanned.payload)
-            } catch {
-                found(scanned.checkpoint, "\(scanned.type) on stream \(scanned.stream) cannot be read: \(error)")
+            switch scanned.event {
+            case .success(let decoded): event = decoded
+            case .failure(let unreadable):
+                found(scanned.checkpoint, "\(scanned.type) on stream \(scanned.stream) cannot be read: \(unreadable.reason)")
                 continue
             }
             do {
-                try audit.check(event, on: scanned.stream, at: scanned.checkpoint.position)
+                try audit.check(event, on: scanned.stream, at: scanned.checkpoint.position, command: scanned.command)
             } catch {
                 found(
                     scanned.checkpoint,
                     "\(scanned.type) on stream \(scanned.stream) breaks a rule (\(error.rule)): \(error.message)")
             }
-            for i in projections.indices { projections[i].apply(event, at: scanned.checkpoint, stream: scanned.stream) }
+            for i in projections.indices where scanned.projections & (1 << i) != 0 {
+                projections[i].apply(event, at: scanned.checkpoint)
+            }
         }
     }
 
@@ -280,7 +325,8 @@ final class FoldCheck: @unchecked Sendable {
 
 /// One projection folded again from the events, to compare with its stored rows.
 protocol FoldedProjection {
-    mutating func apply(_ event: LedgerEvent, at checkpoint: Checkpoint, stream: String)
+    /// Folds in an event of this projection's slice of the log (`ProjectionSlice`).
+    mutating func apply(_ event: LedgerEvent, at checkpoint: Checkpoint)
     var rowCount: Int { get }
     func compare(on db: PostgresConnection) throws -> VerificationProblem?
 }
@@ -288,8 +334,6 @@ protocol FoldedProjection {
 struct Folded<Row: ProjectionTable>: FoldedProjection {
     let name: ProjectionName
     let through: Checkpoint
-    let prefixes: [String]
-    let types: Set<String>
     var state = ProjectionState<Row>()
     /// Positions reversed by a reversal up to `through`: a projection's rows are the fold
     /// of the events that remain, as the runner leaves them.
@@ -299,15 +343,10 @@ struct Folded<Row: ProjectionTable>: FoldedProjection {
         self.name = name
         self.through = through
         reversed = Set(reversals.by.filter { $0.value <= through }.keys)
-        let filter = name.logFilter
-        prefixes = filter.streamPrefixes ?? []
-        types = Set(filter.types)
     }
 
-    mutating func apply(_ event: LedgerEvent, at checkpoint: Checkpoint, stream: String) {
-        guard checkpoint <= through, types.contains(event.type) || prefixes.contains(where: stream.hasPrefix),
-            !reversed.contains(checkpoint.position)
-        else {
+    mutating func apply(_ event: LedgerEvent, at checkpoint: Checkpoint) {
+        guard checkpoint <= through, !reversed.contains(checkpoint.position) else {
             return
         }
         state.apply(event)
