@@ -71,7 +71,10 @@ public final class ProjectionRebuilder {
         filter.through = end
         // Every transaction up to `end` had finished when `end` was read.
         filter.settledOnly = false
-        let total = try log.count(filter: filter)
+        // For progress only: the log's last position, about the number of events to read
+        // (counting them exactly cost the server a pass over the whole log first); the last
+        // progress call gives the exact count.
+        let total = Int(end.position)
         var portfolio = ProjectionState<PortfolioPosition>()
         var labs = ProjectionState<LabSummary>()
         var orders = ProjectionState<OrderSummary>()
@@ -101,8 +104,14 @@ public final class ProjectionRebuilder {
             let seconds = (ContinuousClock.now - started).seconds
             progress?(max(done, 0), max(total, done), seconds > 0 ? Double(done) / seconds : 0)
         }])
+        // Each page's anti-join (reversed events) looks costly enough that PostgreSQL would
+        // start parallel workers for every page: forks that cost more than the page itself.
+        try connection.execute(script: "SET max_parallel_workers_per_gather = 0")
         do {
-            defer { pipeline.finish() }
+            defer {
+                pipeline.finish()
+                try? connection.execute(script: "RESET max_parallel_workers_per_gather")
+            }
             var cursor = Checkpoint.start
             while true {
                 let rows = try log.rows(after: cursor, limit: pageSize, filter: filter)
@@ -119,6 +128,7 @@ public final class ProjectionRebuilder {
                     return events
                 }
                 if let error = failure.withLock({ $0 }) { throw error }
+        progress?(done, done, Double(done) / max((ContinuousClock.now - started).seconds, 1e-9))
                 if rows.count < pageSize { break }
             }
         }

@@ -50,7 +50,7 @@ public struct VerificationProblem: Sendable, Equatable, CustomStringConvertible 
 /// Reads the log through `reporting.event_log`, so a ledger_reporting login and a hot
 /// standby can verify it too; projections are compared where this login can read them
 /// (`projectionsCompared` says whether they were).
-public func verify(connection: PostgresConnection, pageSize: Int = 20_000) throws -> VerificationResult {
+public func verify(connection: PostgresConnection, pageSize: Int = 5_000) throws -> VerificationResult {
     try SettledSnapshot.run(on: connection, readOnly: false) { db, horizon in
         let comparable = try db.query(
             """
@@ -124,14 +124,21 @@ extension ScannedEvent {
         let schemaVersion = try row.decode(Int.self, at: 5)
         // jsonb always parses; the fold reports what it cannot read.
         let payload = row.withBytes(at: 6) { try? JSON.parse($0) }.flatMap { $0 } ?? .null
-        guard let metadata = row.withBytes(at: 7, { (try? JSON.parse($0)) ?? .null }) else {
+        let canonicalPayload = row.withBytes(at: 6) { JSON.canonicalBytes(ofText: $0) }.flatMap { $0 }
+        // Metadata is only hashed: re-encoded straight from its text (parsed only when the
+        // fast path declines it).
+        guard
+            let canonicalMetadata = row.withBytes(at: 7, {
+                JSON.canonicalBytes(ofText: $0) ?? ((try? JSON.parse($0)) ?? .null).canonicalBytes
+            })
+        else {
             throw PostgresError(kind: .client, message: "column metadata is NULL")
         }
         let date = try row.decode(SQLDate.self, at: 8)
         body = EventHash.body(
             eventID: try row.decode(UUID.self, at: 9), stream: stream, version: version, type: type,
-            schemaVersion: schemaVersion, businessDate: date, canonicalPayload: payload.canonicalBytes,
-            canonicalMetadata: metadata.canonicalBytes)
+            schemaVersion: schemaVersion, businessDate: date, canonicalPayload: canonicalPayload ?? payload.canonicalBytes,
+            canonicalMetadata: canonicalMetadata)
         hash = try row.decode(Bytes.self, at: 10).bytes
         do {
             let day = try Day(year: date.year, month: date.month, day: date.day)
@@ -184,7 +191,7 @@ final class LogScan {
         [chains.first, fold.first].compactMap { $0 }.min { $0.checkpoint < $1.checkpoint }?.problem
     }
 
-    func run(on db: PostgresConnection, horizon: String, pageSize: Int = 20_000) throws {
+    func run(on db: PostgresConnection, horizon: String, pageSize: Int = 5_000) throws {
         let chains = self.chains
         let fold = self.fold
         let slices = fold.slices

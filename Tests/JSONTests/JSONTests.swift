@@ -31,3 +31,45 @@ import Testing
         #expect(throws: JSONParseError.self) { try JSON.parse(text) }
     }
 }
+
+/// `JSON.canonicalBytes(ofText:)` (verify's fast re-encoding) gives exactly what parsing and
+/// encoding give, or nil — never other bytes.
+@Suite struct CanonicalTextTests {
+    static func fast(_ text: String) -> [UInt8]? {
+        Array(text.utf8).withUnsafeBufferPointer { JSON.canonicalBytes(ofText: $0) }
+    }
+
+    static func slow(_ text: String) -> [UInt8]? {
+        (try? JSON.parse(Array(text.utf8)))?.canonicalBytes
+    }
+
+    @Test(arguments: [
+        #"{"n": 3, "id": "sakura-seed", "amount": "500000000", "currency": "JPY"}"#,
+        #"{"actor": "bench", "correlation_id": "0b6f", "idempotency_key": "auto:1"}"#,
+        #" { "b" : [ 1 , -2.50 , 1e3, 0, -0.5E+2, true, false, null, [], {} ] , "a" : { "z" : "東京", "c" : "é" } } "#,
+        #"{"digest": {"size": 12, "root": "ab", "position": null}, "through": "2026-09-30"}"#,
+        #"[]"#, #"{}"#, #""x""#, "12", "-0", "null",
+        #"{"ab": 1, "a": 2, "b": 3, "B": 4, "a_b": 5}"#,
+    ])
+    func sameBytesAsParsingThenEncoding(_ text: String) throws {
+        let fast = try #require(Self.fast(text))
+        #expect(fast == Self.slow(text))
+    }
+
+    @Test(arguments: [
+        // What the fast path declines: the parser decides (escapes, non-ASCII keys, duplicates).
+        #"{"a": "x\ny"}"#, #"{"a": "q\"uote"}"#, #"{"é": 1}"#, #"{"a": 1, "a": 2}"#,
+        // Not JSON: the parser refuses it too.
+        "", "{", "[1,]", "{\"a\" 1}", "01", "tru", "\"abc", "[1] x", "{\"a\":1,}", "-", "1.", "\"a\u{01}\"",
+    ])
+    func declinesWhatItCannotEncodeExactly(_ text: String) {
+        #expect(Self.fast(text) == nil)
+    }
+
+    @Test func declinesInvalidUTF8() {
+        let bytes: [UInt8] = Array(#"{"a": ""#.utf8) + [0xC3, 0x28] + Array(#""}"#.utf8)
+        #expect(bytes.withUnsafeBufferPointer { JSON.canonicalBytes(ofText: $0) } == nil)
+        let overlong: [UInt8] = [34, 0xE0, 0x80, 0xAF, 34]
+        #expect(overlong.withUnsafeBufferPointer { JSON.canonicalBytes(ofText: $0) } == nil)
+    }
+}
