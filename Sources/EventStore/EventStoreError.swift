@@ -37,14 +37,9 @@ public enum EventStoreError: Error, Sendable, CustomStringConvertible {
                 stream: detail?["stream"]?.stringValue ?? "?", expected: detail?["expected"]?.intValue,
                 actual: detail?["actual"]?.intValue)
         case PostgresError.Code.ledgerIdempotencyKeyReused:
-            let key = error.message.split(separator: " ").dropFirst(2).first.map(String.init) ?? "?"
-            return .idempotencyKeyReused(key: key)
-        case PostgresError.Code.uniqueViolation where error.constraint == "events_stream_version_key":
-            let stream = error.detail.flatMap { d -> String? in
-                guard let open = d.range(of: "=("), let comma = d[open.upperBound...].range(of: ", ") else { return nil }
-                return String(d[open.upperBound..<comma.lowerBound])
-            }
-            return .conflict(stream: stream ?? "?", expected: nil, actual: nil)
+            // DETAIL carries {"key":…,"recorded_command_hash":…,"command_hash":…} (Schema/014).
+            let detail = error.detail.flatMap { try? JSON.parse($0) }
+            return .idempotencyKeyReused(key: detail?["key"]?.stringValue ?? "?")
         case PostgresError.Code.undefinedTable, PostgresError.Code.undefinedFunction, PostgresError.Code.invalidSchemaName:
             return .notMigrated
         default:

@@ -41,7 +41,7 @@ public struct LedgerAudit: Sendable {
         if let own = event.stream, own.rawValue != stream {
             throw Rejection(
                 rule: "wrong_stream",
-                message: "\(event.type) names \(event.stream) in its payload but is recorded on stream \(stream)")
+                message: "\(event.type) names \(own.rawValue) in its payload but is recorded on stream \(stream)")
         }
         switch event.fact {
         case .supply(.allocated(let sku, let order, _)), .supply(.released(let sku, let order, _)):

@@ -69,10 +69,12 @@ public struct PostgresError: Error, Sendable, CustomStringConvertible {
         public static let invalidSchemaName = "3F000"
         /// CREATE of a table that another migrator created meanwhile.
         public static let duplicateTable = "42P07"
-        /// The ledger's own, raised by `append_events` (Schema/001): a stream is not at the
-        /// version the command was decided against (DETAIL is JSON: stream, expected, actual).
+        /// The ledger's own, raised by `append_events` and `append_staged_events`: a stream is
+        /// not at the version the command was decided against, or another writer took the
+        /// version meanwhile (DETAIL is JSON: stream, expected, actual; Schema/014).
         public static let ledgerConflict = "LE001"
-        /// The ledger's own: an idempotency key already used for another command.
+        /// The ledger's own: an idempotency key already used for another command (DETAIL is
+        /// JSON: key, recorded_command_hash, command_hash; Schema/014).
         public static let ledgerIdempotencyKeyReused = "LE002"
     }
 

@@ -188,12 +188,19 @@ let place = ["order", "place", "--order", "ntt-001", "--customer", "NTT", "--sku
 
     @Test func aConflictThatPersistsAfterRetriesExits75() throws {
         try withLedger { ledger in
-            // Make every append look like a lost race, as a hot stream would under heavy contention.
+            // Make every append lose the race, as a hot stream would under heavy contention:
+            // "another writer" takes each version just before the append's own insert.
             let db = try PostgresConnection(url: ledger.databaseURL!)
             try db.execute(script: """
                 CREATE FUNCTION always_conflict() RETURNS trigger LANGUAGE plpgsql AS $$
-                BEGIN RAISE unique_violation USING CONSTRAINT = 'events_stream_version_key',
-                  DETAIL = 'Key (stream, version)=(supply-h100, 1) already exists.'; END $$;
+                BEGIN
+                  IF pg_trigger_depth() = 1 THEN
+                    INSERT INTO events (stream, version, type, schema_version, payload, metadata, business_date, event_id, hash)
+                    VALUES (NEW.stream, NEW.version, NEW.type, NEW.schema_version, NEW.payload, NEW.metadata,
+                            NEW.business_date, gen_random_uuid(), NEW.hash);
+                  END IF;
+                  RETURN NEW;
+                END $$;
                 CREATE TRIGGER always_conflict BEFORE INSERT ON events FOR EACH ROW EXECUTE FUNCTION always_conflict();
                 """)
             expectOneLineError(try ledger.run(["supply", "receive", "--sku", "h100", "--quantity", "1"]), status: 75, containing: "supply-h100")

@@ -111,6 +111,77 @@ func eventCount(_ db: PostgresConnection) throws -> Int {
         }
     }
 
+    /// LE002 says which key and which fingerprints in a JSON DETAIL (Schema/014), so the key
+    /// is read whole — a key with spaces used to be cut at its first space, sliced out of
+    /// the message text.
+    @Test func aReusedKeyIsNamedFromLE002sDetailNotItsMessage() throws {
+        try TestDatabase.with { url in
+            let db = try PostgresConnection(url: url)
+            let store = EventStore(connection: db)
+            let key = "nightly run 7"
+            try store.append([event("s-1")], expecting: ["s-1": .noStream], idempotencyKey: key, commandHash: "h-a")
+            #expect {
+                try store.append([event("s-2")], expecting: ["s-2": .noStream], idempotencyKey: key, commandHash: "h-b")
+            } throws: { error in
+                guard case .idempotencyKeyReused(let named) = error as? EventStoreError else { return false }
+                return named == key
+            }
+            // The DETAIL itself, as any client of append_events sees it.
+            #expect {
+                try db.query("SELECT * FROM append_events('[]', '[]', $1, 'h-b')", [key])
+            } throws: { error in
+                guard let error = error as? PostgresError, error.sqlState == PostgresError.Code.ledgerIdempotencyKeyReused,
+                    let detail = error.detail.flatMap({ try? JSON.parse($0) })
+                else { return false }
+                return detail == ["key": .string(key), "recorded_command_hash": "h-a", "command_hash": "h-b"]
+            }
+            #expect(try eventCount(db) == 1)
+        }
+    }
+
+    /// Two writers for the same version, the second sent while the first is still open: the
+    /// second waits, then gets a conflict naming the stream and both versions, from LE001's
+    /// DETAIL — not a unique violation whose stream was sliced out of its message text.
+    @Test func aVersionTakenConcurrentlyIsAConflictNamingItsStream() throws {
+        try TestDatabase.with { url in
+            // Used by one thread at a time: here, then by the thread that commits it.
+            nonisolated(unsafe) let first = try PostgresConnection(url: url)
+            try EventStore(connection: first).append([event("s-1")], expecting: ["s-1": .noStream])
+            try first.execute(script: "BEGIN")
+            try EventStore(connection: first).append([event("s-1")], expecting: ["s-1": .exactly(1)])
+            let results = runConcurrently(2) { i -> String in
+                if i == 0 {
+                    let second = EventStore(connection: try PostgresConnection(url: url, applicationName: "second"))
+                    do {
+                        try second.append([event("s-1"), event("s-2")], expecting: ["s-1": .exactly(1), "s-2": .noStream])
+                        return "appended"
+                    } catch {
+                        return "\(error)"
+                    }
+                }
+                // Once the second waits for the first (its insert of version 2), let the first commit.
+                let watcher = try PostgresConnection(url: url)
+                for _ in 0..<400 {
+                    let waiting = try watcher.query(
+                        """
+                        SELECT count(*)::int FROM pg_stat_activity
+                        WHERE datname = current_database() AND application_name = 'second' AND wait_event_type = 'Lock'
+                        """)[0].decode(Int.self, at: 0)
+                    if waiting > 0 { break }
+                    usleep(25_000)
+                }
+                try first.execute(script: "COMMIT")
+                return ""
+            }
+            let outcome = try results[0].get()
+            _ = try results[1].get()
+            #expect(outcome == EventStoreError.conflict(stream: "s-1", expected: 1, actual: 2).description)
+            let db = try PostgresConnection(url: url)
+            #expect(try eventCount(db) == 2)
+            #expect(try db.query("SELECT count(*)::int FROM events WHERE stream = 's-2'")[0].decode(Int.self, at: 0) == 0)
+        }
+    }
+
     @Test func concurrentRetriesWithOneIdempotencyKeyAppendOnce() throws {
         try TestDatabase.with { url in
             let results = runConcurrently(6) { i in

@@ -130,11 +130,13 @@ import TestSupport
                 }
                 #expect(try counts(owner) == [1, 0])
                 // A version the stream already has: another writer came first (a conflict
-                // the command handler retries), not a refusal.
+                // the command handler retries, LE001 with its stream in DETAIL), not a refusal.
                 #expect {
                     try callAppend(app, [sent("s-1", version: 1)])
                 } throws: { error in
-                    (error as? PostgresError)?.constraint == "events_stream_version_key"
+                    sqlState(error) == PostgresError.Code.ledgerConflict
+                        && (error as? PostgresError)?.detail.flatMap({ try? JSON.parse($0) })
+                            == ["stream": "s-1", "actual": 1, "expected": 0]
                 }
                 #expect {
                     try EventStore(connection: app).append([event("s-1")], expecting: ["s-1": .noStream], heads: ["s-1": .empty])

@@ -102,6 +102,10 @@ import TestSupport
             let problem = damaged(try verify(connection: db))
             #expect(problem?.position == forged)
             #expect(problem?.description.contains("wrong_stream") == true, "\(String(describing: problem))")
+            // The stream is named as users write it (it once printed as "Optional(order-o1)").
+            #expect(
+                problem?.description.contains("order.invoiced names order-o1 in its payload but is recorded on stream order-o2")
+                    == true, "\(String(describing: problem))")
         }
     }
 
