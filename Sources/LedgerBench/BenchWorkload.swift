@@ -27,8 +27,12 @@ public enum BenchWorkload {
         var shipment = 0
     }
 
-    /// Writes commands worth about `events` events to a temporary file.
-    public static func generate(events target: Int) throws -> File {
+    /// Writes commands worth about `events` events to a temporary file. `prefix` starts every
+    /// id (orders, shipments, SKUs, labs, startups, investments), so a second file can be
+    /// imported into a ledger that already holds the first (the scale bench grows one
+    /// ledger): its dates start over, and stock received later in the first file's dates
+    /// could not be allocated earlier in the second's.
+    public static func generate(events target: Int, prefix: String = "") throws -> File {
         let path = NSTemporaryDirectory() + "/ledger-bench-\(getpid())-\(UInt32.random(in: 0...UInt32.max)).jsonl"
         guard let out = fopen(path, "w") else {
             throw BenchError.failed("cannot write \(path): \(String(cString: strerror(errno)))")
@@ -70,7 +74,7 @@ public enum BenchWorkload {
                     nextOrder += 1
                     orders.append(o)
                     emit(
-                        #"{"command":"order.place","order":"ord-\#(o.id)","customer":"\#(customers[rng.below(customers.count)])","sku":"gpu-\#(sku)","quantity":\#(o.quantity),"unit-price":"\#(o.price)","currency":"JPY","date":"\#(date())"}"#,
+                        #"{"command":"order.place","order":"\#(prefix)ord-\#(o.id)","customer":"\#(customers[rng.below(customers.count)])","sku":"\#(prefix)gpu-\#(sku)","quantity":\#(o.quantity),"unit-price":"\#(o.price)","currency":"JPY","date":"\#(date())"}"#,
                         1)
                     continue
                 }
@@ -79,7 +83,7 @@ public enum BenchWorkload {
                 switch o.step {
                 case 0:
                     if rng.below(40) == 0 {
-                        emit(#"{"command":"order.cancel","order":"ord-\#(o.id)","reason":"customer withdrew","date":"\#(date())"}"#, 1)
+                        emit(#"{"command":"order.cancel","order":"\#(prefix)ord-\#(o.id)","reason":"customer withdrew","date":"\#(date())"}"#, 1)
                         orders.swapAt(i, orders.count - 1)
                         orders.removeLast()
                         continue
@@ -87,22 +91,22 @@ public enum BenchWorkload {
                     if available[o.sku] < o.quantity {
                         let q = 500 * rng.inRange(1...4)
                         available[o.sku] += q
-                        emit(#"{"command":"supply.receive","sku":"gpu-\#(o.sku)","quantity":\#(q),"date":"\#(date())"}"#, 1)
+                        emit(#"{"command":"supply.receive","sku":"\#(prefix)gpu-\#(o.sku)","quantity":\#(q),"date":"\#(date())"}"#, 1)
                     }
                     available[o.sku] -= o.quantity
-                    emit(#"{"command":"order.allocate","order":"ord-\#(o.id)","quantity":\#(o.quantity),"date":"\#(date())"}"#, 2)
+                    emit(#"{"command":"order.allocate","order":"\#(prefix)ord-\#(o.id)","quantity":\#(o.quantity),"date":"\#(date())"}"#, 2)
                 case 1:
                     shipment += 1
                     emit(
-                        #"{"command":"order.ship","order":"ord-\#(o.id)","shipment":"shp-\#(shipment)","quantity":\#(o.quantity),"date":"\#(date())"}"#,
+                        #"{"command":"order.ship","order":"\#(prefix)ord-\#(o.id)","shipment":"\#(prefix)shp-\#(shipment)","quantity":\#(o.quantity),"date":"\#(date())"}"#,
                         1)
                     o.shipment = shipment
                 case 2:
-                    emit(#"{"command":"order.deliver","order":"ord-\#(o.id)","shipment":"shp-\#(o.shipment)","date":"\#(date())"}"#, 1)
+                    emit(#"{"command":"order.deliver","order":"\#(prefix)ord-\#(o.id)","shipment":"\#(prefix)shp-\#(o.shipment)","date":"\#(date())"}"#, 1)
                 case 3, 4:
                     let value = o.quantity * o.price
                     emit(
-                        #"{"command":"order.\#(o.step == 3 ? "invoice" : "pay")","order":"ord-\#(o.id)","amount":"\#(value)","currency":"JPY","date":"\#(date())"}"#,
+                        #"{"command":"order.\#(o.step == 3 ? "invoice" : "pay")","order":"\#(prefix)ord-\#(o.id)","amount":"\#(value)","currency":"JPY","date":"\#(date())"}"#,
                         1)
                 default:
                     break
@@ -120,10 +124,10 @@ public enum BenchWorkload {
                     let id = nextLab
                     nextLab += 1
                     emit(
-                        #"{"command":"lab.plan","lab":"lab-\#(id)","name":"Research Lab \#(id)","city":"Tokyo","budget":"900000000000","currency":"JPY","date":"\#(date())"}"#,
+                        #"{"command":"lab.plan","lab":"\#(prefix)lab-\#(id)","name":"Research Lab \#(id)","city":"Tokyo","budget":"900000000000","currency":"JPY","date":"\#(date())"}"#,
                         1)
-                    emit(#"{"command":"lab.add-partner","lab":"lab-\#(id)","partner":"University \#(id)","date":"\#(date())"}"#, 1)
-                    emit(#"{"command":"lab.open","lab":"lab-\#(id)","date":"\#(date())"}"#, 1)
+                    emit(#"{"command":"lab.add-partner","lab":"\#(prefix)lab-\#(id)","partner":"University \#(id)","date":"\#(date())"}"#, 1)
+                    emit(#"{"command":"lab.open","lab":"\#(prefix)lab-\#(id)","date":"\#(date())"}"#, 1)
                     labs.append((id, 0))
                     continue
                 }
@@ -132,10 +136,10 @@ public enum BenchWorkload {
                 labs[i].spent += amount
                 let category = ["facility", "equipment", "staff", "compute", "other"][rng.below(5)]
                 emit(
-                    #"{"command":"lab.expense","lab":"lab-\#(labs[i].id)","category":"\#(category)","amount":"\#(amount)","currency":"JPY","description":"invoice \#(n)","date":"\#(date())"}"#,
+                    #"{"command":"lab.expense","lab":"\#(prefix)lab-\#(labs[i].id)","category":"\#(category)","amount":"\#(amount)","currency":"JPY","description":"invoice \#(n)","date":"\#(date())"}"#,
                     1)
                 if rng.below(500) == 0 {
-                    emit(#"{"command":"lab.milestone","lab":"lab-\#(labs[i].id)","name":"milestone \#(n)","date":"\#(date())"}"#, 1)
+                    emit(#"{"command":"lab.milestone","lab":"\#(prefix)lab-\#(labs[i].id)","name":"milestone \#(n)","date":"\#(date())"}"#, 1)
                 }
             } else {
                 // Investments: register a startup and commit, then disburse and mark.
@@ -144,10 +148,10 @@ public enum BenchWorkload {
                     nextStartup += 1
                     let committed = 1_000_000 * rng.inRange(50...2_000)
                     emit(
-                        #"{"command":"startup.register","startup":"st-\#(id)","name":"Startup \#(id) KK","sector":"AI","country":"JP","date":"\#(date())"}"#,
+                        #"{"command":"startup.register","startup":"\#(prefix)st-\#(id)","name":"Startup \#(id) KK","sector":"AI","country":"JP","date":"\#(date())"}"#,
                         1)
                     emit(
-                        #"{"command":"invest.commit","investment":"inv-\#(id)","startup":"st-\#(id)","round":"Series A","instrument":"equity","amount":"\#(committed)","currency":"JPY","ownership":"5","date":"\#(date())"}"#,
+                        #"{"command":"invest.commit","investment":"\#(prefix)inv-\#(id)","startup":"\#(prefix)st-\#(id)","round":"Series A","instrument":"equity","amount":"\#(committed)","currency":"JPY","ownership":"5","date":"\#(date())"}"#,
                         1)
                     investments.append((id, committed, 0))
                     continue
@@ -158,12 +162,12 @@ public enum BenchWorkload {
                     let amount = min(inv.committed - inv.disbursed, inv.committed / 4)
                     investments[i].disbursed += amount
                     emit(
-                        #"{"command":"invest.disburse","investment":"inv-\#(inv.id)","amount":"\#(amount)","currency":"JPY","date":"\#(date())"}"#,
+                        #"{"command":"invest.disburse","investment":"\#(prefix)inv-\#(inv.id)","amount":"\#(amount)","currency":"JPY","date":"\#(date())"}"#,
                         1)
                 } else {
                     let value = inv.committed / 100 * rng.inRange(50...300)
                     emit(
-                        #"{"command":"invest.mark","investment":"inv-\#(inv.id)","fair-value":"\#(value)","currency":"JPY","date":"\#(date())"}"#,
+                        #"{"command":"invest.mark","investment":"\#(prefix)inv-\#(inv.id)","fair-value":"\#(value)","currency":"JPY","date":"\#(date())"}"#,
                         1)
                 }
                 if investments.count > 5_000 { investments.swapAt(i, investments.count - 1); investments.removeLast() }

@@ -28,7 +28,9 @@ struct BenchGroup: ParsableCommand {
 
             scripts/bench runs them all next to pgbench and prints ratios.
             """,
-        subcommands: [BenchAppend.self, BenchImport.self, BenchRebuild.self, BenchReportCommand.self, BenchVerify.self])
+        subcommands: [
+            BenchAppend.self, BenchImport.self, BenchRebuild.self, BenchReportCommand.self, BenchVerify.self, BenchScale.self,
+        ])
 }
 
 /// Options every bench takes besides the global ones.
@@ -112,6 +114,20 @@ struct BenchRebuild: ParsableCommand {
 
 // MARK: - Reports
 
+extension Bench.ReportPrinting {
+    /// Reports as `ledger report` prints them, to `descriptor`; folds as `--as-of 2099-12-31`.
+    static func cli(to descriptor: Int32) throws -> Bench.ReportPrinting {
+        let asOf = try Day("2099-12-31")
+        return Bench.ReportPrinting(
+            formats: [OutputFormat.table, .json, .csv].map(\.rawValue),
+            print: { name, format, db in
+                try ReportPrinter.print(
+                    name.columns, OutputFormat(rawValue: format)!, from: .stored(name, db), to: ByteOutput(descriptor: descriptor))
+            },
+            fold: { name, db in _ = try name.listing(db, asOf: asOf) })
+    }
+}
+
 struct BenchReportCommand: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "report", abstract: "Time each report over a large data set; ms (median of runs).",
@@ -133,14 +149,7 @@ struct BenchReportCommand: ParsableCommand {
         let devNull = open("/dev/null", O_WRONLY)
         guard devNull >= 0 else { throw CLIError.failed("cannot open /dev/null") }
         defer { close(devNull) }
-        let asOf = try Day("2099-12-31")
-        let printing = Bench.ReportPrinting(
-            formats: [OutputFormat.table, .json, .csv].map(\.rawValue),
-            print: { name, format, db in
-                try ReportPrinter.print(
-                    name.columns, OutputFormat(rawValue: format)!, from: .stored(name, db), to: ByteOutput(descriptor: devNull))
-            },
-            fold: { name, db in _ = try name.listing(db, asOf: asOf) })
+        let printing = try Bench.ReportPrinting.cli(to: devNull)
         try BenchDatabase.with(global: global, keep: bench.keep) { scratch in
             let figures = try Bench.reports(
                 in: scratch, events: bench.events ?? 1_000_000, runs: runs, printing: printing, progress: Progress().line)
@@ -182,6 +191,49 @@ extension BenchReport {
                 text += "  " + key + String(repeating: " ", count: width - key.count) + "  " + ReportText.plain(value) + "\n"
             }
             FileHandle.standardOutput.write(Data(text.utf8))
+        }
+    }
+}
+
+// MARK: - Scale
+
+struct BenchScale: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "scale", abstract: "Grow one ledger to each size and measure how cost grows with the log.",
+        discussion: """
+            Imports generated commands until the log holds the first size, measures, grows it to \
+            the next size, measures again. At each size: appends with 1 and 8 clients (p50/p99), \
+            a full rebuild, each current-state report (stored pages) and its --as-of fold, \
+            verify, the digest and a proof, and bytes on disk per event (events with indexes, \
+            idempotency keys, digest tree) next to a bare event-shaped table of the same rows. \
+            Prints one object per size. Default sizes: 1,000,000 and 10,000,000 events.
+            Example:
+              ledger bench scale --sizes 100000,1000000 --format json
+            """)
+    @OptionGroup var global: GlobalOptions
+    @Flag(help: "Keep the scratch database instead of dropping it.") var keep = false
+    @Option(help: "Log sizes to measure at, ascending, comma-separated.") var sizes = "1000000,10000000"
+    @Option(name: .customLong("append-events"), help: "Commands per append run with 1 client (8 clients: twice as many).")
+    var appendEvents = 2_000
+    @Flag(name: .customLong("skip-verify"), help: "Do not time verify (the slowest measure).") var skipVerify = false
+
+    func run() throws {
+        let parsed = sizes.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
+        guard !parsed.isEmpty, parsed.allSatisfy({ ($0 ?? 0) > 0 }), parsed.map({ $0! }) == parsed.map({ $0! }).sorted() else {
+            throw CLIError.usage("--sizes: positive numbers of events, ascending, e.g. 1000000,10000000")
+        }
+        guard appendEvents > 0 else { throw CLIError.usage("--append-events must be positive") }
+        var plan = Bench.ScalePlan(sizes: parsed.map { $0! })
+        plan.appendEvents = appendEvents
+        plan.verifies = !skipVerify
+        let devNull = open("/dev/null", O_WRONLY)
+        guard devNull >= 0 else { throw CLIError.failed("cannot open /dev/null") }
+        defer { close(devNull) }
+        let printing = try Bench.ReportPrinting.cli(to: devNull)
+        try BenchDatabase.with(global: global, keep: keep) { scratch in
+            try Bench.scale(
+                in: scratch, plan: plan, actor: global.resolvedActor, printing: printing, progress: Progress().line
+            ) { $0.print(global.format) }
         }
     }
 }
