@@ -55,6 +55,21 @@ public struct LedgerWorld: Sendable, Equatable {
     /// Folds a stream again from scratch (after a reversal): its aggregate's state is
     /// forgotten, then its events are folded as `apply(stream:events:)` does.
     public mutating func replay(_ stream: StreamName, events: [(position: Int64, event: LedgerEvent)]) {
+        clearState(of: stream)
+        apply(stream: stream, events: events)
+    }
+
+    /// Forgets a loaded stream entirely, as if it had never been loaded: a long import keeps
+    /// only the streams its recent lines touched, so its memory does not grow with the log.
+    /// The stream must be loaded again before a command that needs it is decided.
+    public mutating func forget(_ stream: StreamName) {
+        clearState(of: stream)
+        existingStreams.remove(stream)
+        createdOn[stream] = nil
+        history[stream] = nil
+    }
+
+    private mutating func clearState(of stream: StreamName) {
         if let (kind, id) = stream.parts {
             switch kind {
             case "startup": startups[id] = nil
@@ -67,7 +82,6 @@ public struct LedgerWorld: Sendable, Equatable {
         } else if stream == .periods {
             periods = Periods()
         }
-        apply(stream: stream, events: events)
     }
 
     /// Folds a whole stream as stored: every event except those reversed on it, and

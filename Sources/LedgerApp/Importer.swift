@@ -44,8 +44,20 @@ public final class Importer {
     /// Called after each batch with the summary so far (for a progress bar).
     public var onProgress: ((Summary) -> Void)?
 
-    /// The state of every stream seen so far: streams are loaded once per import.
+    /// The state of the streams recent lines touched: a stream is loaded once and kept
+    /// while lines keep touching it (see `keptStreams`).
     private var loaded: LoadedStreams
+    /// How many loaded streams an import keeps before it forgets those the last two batches
+    /// did not touch: memory stays bounded by what lines touch at a time, not by the
+    /// streams in the file (an order's stream is done with once it is paid). A forgotten
+    /// stream is loaded again if a later line needs it.
+    public var keptStreams = 20_000
+    /// The streams the previous batch read or wrote: kept when forgetting, since that
+    /// batch may still be being written (one batch in flight), and a stream loaded again
+    /// before it lands would miss its events.
+    private var touchedBefore: Set<StreamName> = []
+    /// How many streams are loaded now (tests of the memory bound).
+    var loadedStreamCount: Int { loaded.heads.count }
     private let writer: BatchWriter
     /// Explicit idempotency keys met in this run: a repeat within one file is caught here.
     private var explicitKeys: [String: (line: Int, fingerprint: String)] = [:]
@@ -353,6 +365,14 @@ public final class Importer {
                 batch.storedHeads[event.stream] = loaded.heads[StreamName(rawValue: event.stream)] ?? .empty
             }
         }
+        // Bounded memory: forget the streams neither this batch nor the one before touched.
+        // Their last events were written by a batch that has landed (one batch in flight at
+        // most), so loading them again reads them whole.
+        var touched = Set(LedgerCommand.guardedStreams)
+        for line in pending { touched.formUnion(line.command.streams(in: loaded.world)) }
+        for command in batch.commands { for event in command.events { touched.insert(StreamName(rawValue: event.stream)) } }
+        if loaded.heads.count > keptStreams { loaded.forget(allBut: touched.union(touchedBefore)) }
+        touchedBefore = touched
         return batch
     }
 }

@@ -64,4 +64,13 @@ struct LoadedStreams {
 
     /// Forgets everything, after a conflict showed it stale.
     mutating func forget() { self = LoadedStreams(today: today) }
+
+    /// Forgets every loaded stream but those in `kept` (they are loaded again when a command
+    /// asks for them).
+    mutating func forget(allBut kept: Set<StreamName>) {
+        for stream in heads.keys where !kept.contains(stream) {
+            heads[stream] = nil
+            world.forget(stream)
+        }
+    }
 }

@@ -1,7 +1,7 @@
 import EventStore
 import Foundation
 import Ledger
-import LedgerApp
+@testable import LedgerApp
 import Postgres
 import Projections
 import Testing
@@ -76,5 +76,50 @@ import TestSupport
             #expect(summary.errors.map(\.line) == [3])
             #expect(try count(try PostgresConnection(url: url)) == 1)
         }
+    }
+
+    /// A long import keeps only the streams recent lines touched: forgotten streams are
+    /// loaded again when a later line needs them, and every rule still holds against them
+    /// (stock, an order allocated twice). The same file imported with and without the
+    /// bound stores the same events and refuses the same lines.
+    @Test(arguments: [false, true])
+    func aLongImportForgetsStreamsItIsDoneWithAndDecidesTheSame(background: Bool) throws {
+        var input: [String] = []
+        input.append(#"{"command":"supply.receive","sku":"h100","quantity":30,"date":"2026-04-01"}"#)
+        for i in 0..<200 {
+            input.append(
+                #"{"command":"order.place","order":"o\#(i)","customer":"NTT","sku":"h100","quantity":1,"unit-price":"10","currency":"USD","date":"2026-04-02"}"#
+            )
+        }
+        // Long after their orders were placed (and forgotten): 30 in stock, so the 31st
+        // allocation is refused; o0 allocated again is refused too.
+        for i in 0..<35 { input.append(#"{"command":"order.allocate","order":"o\#(i)","quantity":1,"date":"2026-04-03"}"#) }
+        input.append(#"{"command":"order.allocate","order":"o0","quantity":1,"date":"2026-04-03"}"#)
+
+        func run(keeping kept: Int?) throws -> (Importer.Summary, [String], Int) {
+            var result: (Importer.Summary, [String], Int)!
+            try TestDatabase.with { url in
+                let importer = try importer(url, background: background)
+                importer.batchSize = 10
+                if let kept { importer.keptStreams = kept }
+                var lines = input.makeIterator()
+                let summary = try importer.run { lines.next() }
+                let db = try PostgresConnection(url: url)
+                let streams = try db.query("SELECT stream || ':' || max(version) FROM events GROUP BY stream ORDER BY stream")
+                    .map { try $0.decode(String.self, at: 0) }
+                #expect(try verify(connection: db).isIntact)
+                result = (summary, streams, importer.loadedStreamCount)
+            }
+            return result
+        }
+        let (bounded, boundedStreams, boundedLoaded) = try run(keeping: 20)
+        let (whole, wholeStreams, wholeLoaded) = try run(keeping: nil)
+        #expect(bounded.events == 1 + 200 + 30 * 2)
+        #expect(bounded.errors.map(\.line) == Array(232...237))
+        #expect(bounded.events == whole.events)
+        #expect(bounded.errors.map(\.description) == whole.errors.map(\.description))
+        #expect(boundedStreams == wholeStreams)
+        #expect(wholeLoaded > 200)
+        #expect(boundedLoaded <= 20 + 2 * 10 + 2)
     }
 }
