@@ -16,13 +16,18 @@ extension Bench {
         public var reportRuns = 5
         /// Whether to time a whole `verify` at each size (the slowest measure).
         public var verifies = true
+        /// Up to this size the ledger grows by importing generated commands (the import's
+        /// rate and memory are measured, idempotency keys stored as imports store them);
+        /// beyond it by `SyntheticLedger`'s COPY, which is many times faster, so that a
+        /// 10M-event ledger can be built within a bench run.
+        public var importsUpTo = 1_000_000
 
         public init(sizes: [Int]) { self.sizes = sizes }
     }
 
-    /// How cost grows with the log. Grows one ledger to each size of `plan` by importing
-    /// generated files (every command through the importer, so the log carries what
-    /// imports store: events, idempotency keys), then measures at that size: appends (1 and
+    /// How cost grows with the log. Grows one ledger to each size of `plan` (importing
+    /// generated files up to `importsUpTo`, so the log carries what imports store: events,
+    /// idempotency keys; beyond it with synthetic events), then measures at that size: appends (1 and
     /// 8 clients, p50/p99), a full rebuild, current-state reports and `--as-of` folds,
     /// `verify`, the digest (extending the stored tree, then as a reader sees it), a proof,
     /// and bytes on disk per event next to a raw event-shaped table holding the same rows.
@@ -37,14 +42,26 @@ extension Bench {
             var fields: [(String, JSON)] = [("bench", "scale"), ("database", .string(scratch.name)), ("size", JSON(size))]
             // Grow the ledger.
             let before = try count()
-            if size > before {
-                let file = try BenchWorkload.generate(events: size - before, prefix: "s\(step)-")
+            let imported = min(size, plan.importsUpTo)
+            if imported > before {
+                let file = try BenchWorkload.generate(events: imported - before, prefix: "s\(step)-")
                 defer { try? FileManager.default.removeItem(atPath: file.path) }
                 let (summary, seconds) = try timed {
                     try importFile(file.path, into: scratch.url, progress: progress)
                 }
                 fields.append(("import_events_per_second", number(Double(summary.events) / max(seconds, 1e-9), 0)))
                 fields.append(("import_peak_rss_mb", number(peakRSSMegabytes(), 1)))
+            }
+            let grown = try count()
+            if size > grown {
+                benchSay("scale: \(grown) events; appending \(size - grown) synthetic events (COPY)")
+                let (_, seconds) = try timed {
+                    try SyntheticLedger.append(events: size - grown, to: db, seed: UInt64(step + 1)) { done in
+                        progress?.show("synthetic: \(done) of \(size - grown) events")
+                    }
+                }
+                progress?.finish()
+                fields.append(("synthetic_events_per_second", number(Double(size - grown) / max(seconds, 1e-9), 0)))
             }
             try db.execute(script: "VACUUM ANALYZE")
             let events = try count()
@@ -92,16 +109,20 @@ extension Bench {
             fields.append(("prove_ms", number(prove * 1000, 1)))
 
             fields += try diskBytes(db, events: events)
-            // Last: the slowest measure.
+            fields.append(("peak_rss_mb", number(peakRSSMegabytes(), 1)))
+            report(BenchReport(title: "scale \(size)", fields: fields))
+            // Last, on its own line (the slowest measure: a cut-off run keeps the rest).
             if plan.verifies {
                 let (result, seconds) = try timed { try verify(connection: db) }
                 guard case .intact(let verified, _, _) = result else {
                     throw BenchError.failed("verify found the bench ledger damaged: \(result)")
                 }
-                fields.append(("verify_events_per_second", number(Double(verified) / max(seconds, 1e-9), 0)))
+                report(BenchReport(title: "scale verify \(size)", fields: [
+                    ("bench", "scale_verify"), ("size", JSON(size)), ("events", JSON(verified)),
+                    ("verify_seconds", number(seconds, 3)),
+                    ("verify_events_per_second", number(Double(verified) / max(seconds, 1e-9), 0)),
+                ]))
             }
-            fields.append(("peak_rss_mb", number(peakRSSMegabytes(), 1)))
-            report(BenchReport(title: "scale \(size)", fields: fields))
         }
     }
 
@@ -132,11 +153,13 @@ extension Bench {
         let keys = try row.decode(Int64.self, at: 2), tree = try row.decode(Int64.self, at: 3)
         let raw = try row.decode(Int64.self, at: 4)
         try db.execute(script: "DROP TABLE bench_raw_events")
+        let keyed = try db.query("SELECT count(*) FROM idempotency_keys")[0].decode(Int64.self, at: 0)
         let n = Double(max(events, 1))
         return [
             ("events_table_bytes_per_event", number(Double(table) / n, 0)),
             ("events_index_bytes_per_event", number(Double(indexes) / n, 0)),
             ("idempotency_bytes_per_event", number(Double(keys) / n, 0)),
+            ("idempotency_keys", JSON(keyed)),
             ("digest_bytes_per_event", number(Double(tree) / n, 0)),
             ("bytes_per_event", number(Double(table + indexes + keys + tree) / n, 0)),
             ("raw_bytes_per_event", number(Double(raw) / n, 0)),

@@ -201,12 +201,13 @@ struct BenchScale: ParsableCommand {
     static let configuration = CommandConfiguration(
         commandName: "scale", abstract: "Grow one ledger to each size and measure how cost grows with the log.",
         discussion: """
-            Imports generated commands until the log holds the first size, measures, grows it to \
+            Imports generated commands until the log holds the first size (up to --import-up-to; \
+            beyond it synthetic events are COPied in, many times faster), measures, grows it to \
             the next size, measures again. At each size: appends with 1 and 8 clients (p50/p99), \
             a full rebuild, each current-state report (stored pages) and its --as-of fold, \
             verify, the digest and a proof, and bytes on disk per event (events with indexes, \
             idempotency keys, digest tree) next to a bare event-shaped table of the same rows. \
-            Prints one object per size. Default sizes: 1,000,000 and 10,000,000 events.
+            Prints one object per size, then one with verify's figures. Default sizes: 1,000,000 and 10,000,000 events.
             Example:
               ledger bench scale --sizes 100000,1000000 --format json
             """)
@@ -216,6 +217,8 @@ struct BenchScale: ParsableCommand {
     @Option(name: .customLong("append-events"), help: "Commands per append run with 1 client (8 clients: twice as many).")
     var appendEvents = 2_000
     @Flag(name: .customLong("skip-verify"), help: "Do not time verify (the slowest measure).") var skipVerify = false
+    @Option(name: .customLong("import-up-to"), help: "Grow by importing commands up to this size, by synthetic events (COPY) beyond.")
+    var importUpTo = 1_000_000
 
     func run() throws {
         let parsed = sizes.split(separator: ",").map { Int($0.trimmingCharacters(in: .whitespaces)) }
@@ -226,6 +229,7 @@ struct BenchScale: ParsableCommand {
         var plan = Bench.ScalePlan(sizes: parsed.map { $0! })
         plan.appendEvents = appendEvents
         plan.verifies = !skipVerify
+        plan.importsUpTo = importUpTo
         let devNull = open("/dev/null", O_WRONLY)
         guard devNull >= 0 else { throw CLIError.failed("cannot open /dev/null") }
         defer { close(devNull) }
