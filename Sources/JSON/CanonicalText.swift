@@ -119,7 +119,10 @@ private struct CanonicalTranscoder {
             out.append(contentsOf: [UInt8(ascii: "{"), UInt8(ascii: "}")])
             return true
         }
-        var members: [(key: Range<Int>, value: [UInt8])] = []
+        // Values are transcoded one after another into one scratch buffer, then copied out
+        // in key order: one allocation per object, not one per member.
+        var members: [(key: Range<Int>, value: Range<Int>)] = []
+        var scratch: [UInt8] = []
         while true {
             skipWhitespace()
             guard index < bytes.count, bytes[index] == UInt8(ascii: "\""), let key = string(asciiOnly: true) else {
@@ -129,9 +132,9 @@ private struct CanonicalTranscoder {
             guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { return false }
             index += 1
             skipWhitespace()
-            var value: [UInt8] = []
-            guard self.value(into: &value, depth: depth + 1) else { return false }
-            members.append((key, value))
+            let start = scratch.count
+            guard value(into: &scratch, depth: depth + 1) else { return false }
+            members.append((key, start..<scratch.count))
             skipWhitespace()
             guard index < bytes.count else { return false }
             if bytes[index] == UInt8(ascii: ",") {
@@ -156,7 +159,7 @@ private struct CanonicalTranscoder {
             out.append(contentsOf: key)
             out.append(UInt8(ascii: "\""))
             out.append(UInt8(ascii: ":"))
-            out.append(contentsOf: member.value)
+            out.append(contentsOf: scratch[member.value])
         }
         out.append(UInt8(ascii: "}"))
         return true
