@@ -6,6 +6,14 @@ import Ledger
 import LedgerApp
 import Postgres
 
+/// Whether this process was asked for help (`--help`, `-h`, `help …`): only then is a
+/// write command's discussion shown. ArgumentParser reads the configuration of every
+/// subcommand to parse any command line, and wrapping the help of all the write commands
+/// took about a quarter of the CPU of a whole `ledger report labs` process.
+private let helpRequested = CommandLine.arguments.dropFirst().contains {
+    $0 == "--help" || $0 == "-h" || $0 == "help" || $0.hasPrefix("--experimental-dump-help")
+}
+
 /// One subcommand per write command spec (`LedgerCommand.specs`): its name, abstract,
 /// usage and `--help` come from the spec, and so do its flags, which the spec's parser
 /// reads (the same parser as an import line's), so a value is checked in one place with
@@ -13,7 +21,8 @@ import Postgres
 struct WriteCommand<Spec: CommandSpec>: ParsableCommand {
     static var configuration: CommandConfiguration {
         CommandConfiguration(
-            commandName: Spec.subcommand, abstract: Spec.abstract, usage: usageLine, discussion: discussion)
+            commandName: Spec.subcommand, abstract: Spec.abstract, usage: usageLine,
+            discussion: helpRequested ? discussion : "")
     }
 
     @OptionGroup var global: GlobalOptions
