@@ -107,12 +107,21 @@ public enum ReportPages {
         // Byte order, as the key column's COLLATE "C" sorts.
         let keys = rows.keys.sorted { $0.utf8.lexicographicallyPrecedes($1.utf8) }
         let pageRows = max(pageRows, 1)
-        var start = 0
-        repeat {
-            let slice = keys[start..<min(start + pageRows, keys.count)]
-            try store(ReportPage(firstKey: start == 0 ? "" : slice.first!, rows: slice.map { rows[$0]! }), of: name, on: db)
-            start += pageRows
-        } while start < keys.count
+        // Pages are rendered on every core (a rebuild renders all of them at once, ~a quarter
+        // of its CPU over 1M events), then stored in order.
+        let starts = Array(stride(from: 0, to: max(keys.count, 1), by: pageRows))
+        let pages = [ReportPage](unsafeUninitializedCapacity: starts.count) { buffer, count in
+            // Each iteration initializes its own slot, and all are done when this returns.
+            nonisolated(unsafe) let slots = buffer.baseAddress!
+            DispatchQueue.concurrentPerform(iterations: starts.count) { i in
+                let start = starts[i]
+                let slice = keys[start..<min(start + pageRows, keys.count)]
+                (slots + i).initialize(
+                    to: ReportPage(firstKey: start == 0 ? "" : slice.first!, rows: slice.map { rows[$0]! }))
+            }
+            count = starts.count
+        }
+        for page in pages { try store(page, of: name, on: db) }
     }
 
     /// Renders the stale pages of a report again from its rows, splitting pages that grew
