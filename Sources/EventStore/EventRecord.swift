@@ -25,7 +25,7 @@ public struct EventRecord: Sendable, Equatable {
     static let select =
         "SELECT position, transaction_id::text::bigint, stream, version, type, schema_version, payload, metadata, business_date, recorded_at, event_id, hash"
 
-    init(row: Row) throws {
+    init(row: Row) throws(PostgresError) {
         position = try row.decode(Int64.self, at: 0)
         transactionID = UInt64(try row.decode(Int64.self, at: 1))
         stream = try row.decode(String.self, at: 2)

@@ -29,8 +29,8 @@ extension EventStore {
         guard eventCount > 0 else { return [:] }
         var chain = heads
         defer { try? notifyFollowers() }
-        do {
-            return try connection.transaction { db in
+        return try database { () throws(PostgresError) in
+            try connection.transaction(typed: { (db) throws(PostgresError) in
                 // The period lock, as append_events takes it (Schema/010): wait for a close
                 // in progress, then the `periods` stream must be where it was when the batch
                 // was decided, or the batch is decided again (and a line dated inside a
@@ -44,8 +44,8 @@ extension EventStore {
                 try db.query("SELECT begin_staged_append()", prepared: true)
                 var keys: [(first: Int, count: Int, key: String, hash: String)] = []
                 try db.copyIn(
-                    "COPY pg_temp.staged_events (stream, version, type, schema_version, payload, metadata, business_date, event_id, hash, previous_hash) FROM STDIN"
-                ) { writer in
+                    "COPY pg_temp.staged_events (stream, version, type, schema_version, payload, metadata, business_date, event_id, hash, previous_hash) FROM STDIN",
+                    typed: { (writer) throws(PostgresError) in
                     var staged = 0
                     for command in commands {
                         for event in command.events {
@@ -71,30 +71,26 @@ extension EventStore {
                         }
                         staged += command.events.count
                     }
-                }
+                })
                 if !keys.isEmpty {
-                    try db.copyIn("COPY pg_temp.staged_keys (first, count, key, command_hash) FROM STDIN") { writer in
-                        for k in keys { try writer.writeRow([String(k.first), String(k.count), k.key, k.hash]) }
-                    }
+                    try db.copyIn(
+                        "COPY pg_temp.staged_keys (first, count, key, command_hash) FROM STDIN",
+                        typed: { (writer) throws(PostgresError) in
+                            for k in keys { try writer.writeRow([String(k.first), String(k.count), k.key, k.hash]) }
+                        })
                 }
                 try db.query("SELECT append_staged_events()", prepared: true)
                 var touched: [String: StreamHead] = [:]
                 for command in commands { for e in command.events { touched[e.stream] = chain[e.stream] } }
                 return touched
-            }
-        } catch let error as PostgresError {
-            throw EventStoreError.from(error)
-        } catch let error as EventStoreError {
-            throw error
-        } catch {
-            throw .database(PostgresError(kind: .client, message: "\(error)"))
+            })
         }
     }
 
     /// Which of `keys` were already used.
     public func usedIdempotencyKeys(_ keys: [String]) throws(EventStoreError) -> [String: String] {
         guard !keys.isEmpty else { return [:] }
-        do {
+        return try database { () throws(PostgresError) in
             var out: [String: String] = [:]
             for row in try connection.query(
                 "SELECT key, command_hash FROM idempotency_keys WHERE key = ANY ($1::text[])", [PostgresArray(keys)])
@@ -102,8 +98,6 @@ extension EventStore {
                 out[try row.decode(String.self, at: 0)] = try row.decode(String.self, at: 1)
             }
             return out
-        } catch {
-            throw EventStoreError.from(error)
         }
     }
 }

@@ -112,12 +112,11 @@ public final class EventStore {
         let append = PostgresConnection.Statement(
             EventRecord.select + " FROM append_events($1, $2, $3, $4)",
             [JSON.array(expectations), JSON.array(rows), idempotencyKey, commandHash], prepared: true)
-        let outcomes: [Result<[Rows], PostgresError>]
-        do {
+        let outcomes = try database { () throws(PostgresError) -> [Result<[Rows], PostgresError>] in
             if connection.isInTransaction {
                 // The caller's transaction decides when the events commit: the wake-up
                 // joins it, and goes out (to followers only) when it commits.
-                outcomes = try connection.pipeline(segments: [
+                return try connection.pipeline(segments: [
                     [
                         append,
                         .init(
@@ -127,24 +126,19 @@ public final class EventStore {
                     ]
                 ])
             } else if shouldWakeFollowers {
-                outcomes = try connection.pipeline(segments: [[append], Self.notification])
+                let outcomes = try connection.pipeline(segments: [[append], Self.notification])
                 noteFollowers(outcomes[1])
+                return outcomes
             } else {
-                outcomes = try connection.pipeline(segments: [[append]])
+                return try connection.pipeline(segments: [[append]])
             }
-        } catch {
-            throw EventStoreError.from(error)
         }
-        do {
+        return try database { () throws(PostgresError) in
             let result = try outcomes[0].get()[0]
-            let records = try result.map { try EventRecord(row: $0) }
+            let records = try result.map { row throws(PostgresError) in try EventRecord(row: row) }
             let sentIDs = Set(events.map(\.eventID))
             let replayed = !records.isEmpty && !sentIDs.contains(records[0].eventID)
             return AppendResult(events: records, replayed: replayed)
-        } catch let error as PostgresError {
-            throw EventStoreError.from(error)
-        } catch {
-            throw .database(PostgresError(kind: .client, message: "\(error)"))
         }
     }
 
@@ -175,37 +169,42 @@ public final class EventStore {
     /// Wakes followers (`ledger projections run --follow`) after a committed append.
     public func notifyFollowers() throws(EventStoreError) {
         guard !connection.isInTransaction else { return }
-        do {
+        try database { () throws(PostgresError) in
             let outcome = try connection.pipeline(segments: [Self.notification])[0]
             noteFollowers(outcome)
             _ = try outcome.get()
-        } catch {
-            throw EventStoreError.from(error)
         }
     }
 
     /// The events first appended with `idempotencyKey`, if it was used before. Throws
     /// `idempotencyKeyReused` when it was used with a command other than `commandHash`.
     public func recordedResult(idempotencyKey: String, commandHash: String) throws(EventStoreError) -> AppendResult? {
-        do {
+        let recorded = try database { () throws(PostgresError) -> (hash: String, positions: String)? in
             let rows = try connection.query(
                 "SELECT command_hash, positions::text FROM idempotency_keys WHERE key = $1", [idempotencyKey],
                 prepared: true)
             guard let row = rows.first else { return nil }
-            guard try row.decode(String.self, at: 0) == commandHash else {
-                throw EventStoreError.idempotencyKeyReused(key: idempotencyKey)
-            }
+            return (try row.decode(String.self, at: 0), try row.decode(String.self, at: 1))
+        }
+        guard let recorded else { return nil }
+        guard recorded.hash == commandHash else { throw .idempotencyKeyReused(key: idempotencyKey) }
+        return try database { () throws(PostgresError) in
             let records = try connection.query(
                 EventRecord.select + " FROM events WHERE position = ANY ($1::bigint[]) ORDER BY position",
-                [try row.decode(String.self, at: 1)], prepared: true
-            ).map { try EventRecord(row: $0) }
+                [recorded.positions], prepared: true
+            ).map { row throws(PostgresError) in try EventRecord(row: row) }
             return AppendResult(events: records, replayed: true)
-        } catch let error as EventStoreError {
-            throw error
-        } catch let error as PostgresError {
-            throw EventStoreError.from(error)
+        }
+    }
+
+    /// The one place a PostgreSQL error becomes what it means for the ledger
+    /// (`EventStoreError.from`): `body` throws only `PostgresError` — queries and row
+    /// decoding are typed — so there is no error of another kind to guess at.
+    func database<T>(_ body: () throws(PostgresError) -> T) throws(EventStoreError) -> T {
+        do {
+            return try body()
         } catch {
-            throw .database(PostgresError(kind: .client, message: "\(error)"))
+            throw EventStoreError.from(error)
         }
     }
 
@@ -213,7 +212,7 @@ public final class EventStore {
 
     /// The last version and hash of each stream that exists.
     public func heads(of streams: [String]) throws(EventStoreError) -> [String: StreamHead] {
-        do {
+        return try database { () throws(PostgresError) in
             let rows = try connection.query(
                 """
                 SELECT DISTINCT ON (stream) stream, version, hash FROM events
@@ -225,8 +224,6 @@ public final class EventStore {
                     version: try row.decode(Int64.self, at: 1), hash: try row.decode(Bytes.self, at: 2).bytes)
             }
             return out
-        } catch {
-            throw EventStoreError.from(error)
         }
     }
 
@@ -234,7 +231,7 @@ public final class EventStore {
     /// such event): the events of the same transaction with the same correlation id — or,
     /// for imported lines, the same idempotency key. Reversing a command reverses them all.
     public func streamsOfCommand(containing position: Int64) throws(EventStoreError) -> [String] {
-        do {
+        return try database { () throws(PostgresError) in
             return try connection.query(
                 """
                 SELECT DISTINCT e.stream FROM events t
@@ -245,11 +242,7 @@ public final class EventStore {
                 WHERE t.position = $1
                 ORDER BY e.stream
                 """, [position], prepared: true
-            ).map { try $0.decode(String.self, at: 0) }
-        } catch let error as PostgresError {
-            throw EventStoreError.from(error)
-        } catch {
-            throw .database(PostgresError(kind: .client, message: "\(error)"))
+            ).map { row throws(PostgresError) in try row.decode(String.self, at: 0) }
         }
     }
 
@@ -271,7 +264,7 @@ public final class EventStore {
 
     private func readStreams(_ streams: [String], from relation: String) throws(EventStoreError) -> [String: [EventRecord]] {
         guard !streams.isEmpty else { return [:] }
-        do {
+        return try database { () throws(PostgresError) in
             let rows = try connection.query(
                 EventRecord.select + " FROM " + relation + " WHERE stream = ANY ($1::text[]) ORDER BY stream, version",
                 [PostgresArray(streams)], prepared: true)
@@ -281,10 +274,6 @@ public final class EventStore {
                 out[record.stream, default: []].append(record)
             }
             return out
-        } catch let error as PostgresError {
-            throw EventStoreError.from(error)
-        } catch {
-            throw .database(PostgresError(kind: .client, message: "\(error)"))
         }
     }
 
@@ -317,7 +306,7 @@ public final class EventStore {
     }
 
     private func readSettled(after checkpoint: Checkpoint, limit: Int) throws(EventStoreError) -> [EventRecord] {
-        do {
+        return try database { () throws(PostgresError) in
             let rows = try connection.query(
                 EventRecord.select + """
                  FROM reporting.event_log AS events
@@ -326,17 +315,13 @@ public final class EventStore {
                 ORDER BY events.transaction_id, events.position
                 LIMIT $3
                 """, [String(checkpoint.transactionID), checkpoint.position, limit], prepared: true)
-            return try rows.map { try EventRecord(row: $0) }
-        } catch let error as PostgresError {
-            throw EventStoreError.from(error)
-        } catch {
-            throw .database(PostgresError(kind: .client, message: "\(error)"))
+            return try rows.map { row throws(PostgresError) in try EventRecord(row: row) }
         }
     }
 
     /// True when committed events after `checkpoint` are held back by an older transaction.
     private func hasHeldBackEvents(after checkpoint: Checkpoint) throws(EventStoreError) -> Bool {
-        do {
+        return try database { () throws(PostgresError) in
             return try connection.query(
                 """
                 SELECT EXISTS (SELECT 1 FROM reporting.event_log AS events
@@ -344,8 +329,6 @@ public final class EventStore {
                     AND transaction_id >= (SELECT log_horizon()))
                 """, [String(checkpoint.transactionID), checkpoint.position], prepared: true
             )[0].decode(Bool.self, at: 0)
-        } catch {
-            throw EventStoreError.from(error)
         }
     }
 
@@ -374,7 +357,7 @@ public final class EventStore {
 
     /// The transaction holding the settled log back, if committed events wait behind it.
     public func logHolder() throws(EventStoreError) -> LogHolder? {
-        do {
+        return try database { () throws(PostgresError) in
             let rows = try connection.query(
                 """
                 WITH horizon AS (SELECT log_horizon() AS x)
@@ -391,10 +374,6 @@ public final class EventStore {
                 pid: try row.decode(Int32.self, at: 0), application: try row.decode(String?.self, at: 1),
                 state: try row.decode(String?.self, at: 2), seconds: try row.decode(Int64?.self, at: 3),
                 heldBack: heldBack)
-        } catch let error as PostgresError {
-            throw EventStoreError.from(error)
-        } catch {
-            throw .database(PostgresError(kind: .client, message: "\(error)"))
         }
     }
 
@@ -403,7 +382,7 @@ public final class EventStore {
     /// transaction), the checkpoint of the nearest event before it.
     public func checkpoint(afterPosition position: Int64) throws(EventStoreError) -> Checkpoint {
         guard position > 0 else { return .start }
-        do {
+        return try database { () throws(PostgresError) in
             let rows = try connection.query(
                 """
                 SELECT transaction_id::text::bigint, position FROM reporting.event_log AS events
@@ -412,20 +391,16 @@ public final class EventStore {
             guard let row = rows.first else { return .start }
             return Checkpoint(
                 transactionID: UInt64(try row.decode(Int64.self, at: 0)), position: try row.decode(Int64.self, at: 1))
-        } catch {
-            throw EventStoreError.from(error)
         }
     }
 
     /// How many events lie after `checkpoint` (committed ones, read in log order).
     public func count(after checkpoint: Checkpoint) throws(EventStoreError) -> Int64 {
-        do {
+        return try database { () throws(PostgresError) in
             return try connection.query(
                 "SELECT count(*) FROM reporting.event_log AS events WHERE (transaction_id, position) > ($1::text::xid8, $2::bigint)",
                 [String(checkpoint.transactionID), checkpoint.position], prepared: true
             )[0].decode(Int64.self, at: 0)
-        } catch {
-            throw EventStoreError.from(error)
         }
     }
 }

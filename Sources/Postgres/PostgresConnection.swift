@@ -324,12 +324,13 @@ public final class PostgresConnection {
         case serializable = "SERIALIZABLE"
     }
 
-    /// Runs `body` in a transaction: commits when it returns, rolls back when it throws.
-    /// Nested calls run inside the outer transaction.
+    /// `transaction` with typed throws: a body that fails only with `PostgresError` makes a
+    /// transaction that does too (BEGIN and COMMIT fail the same way), so its caller turns
+    /// it into its own error once, not in a catch for every other kind of error.
     @discardableResult
     public func transaction<T>(
-        _ isolation: IsolationLevel = .readCommitted, _ body: (PostgresConnection) throws -> T
-    ) throws -> T {
+        _ isolation: IsolationLevel = .readCommitted, typed body: (PostgresConnection) throws(PostgresError) -> T
+    ) throws(PostgresError) -> T {
         if transactionDepth > 0 { return try body(self) }
         try execute(script: isolation == .readCommitted ? "BEGIN" : "BEGIN ISOLATION LEVEL \(isolation.rawValue)")
         transactionDepth += 1
@@ -343,6 +344,32 @@ public final class PostgresConnection {
         }
         try execute(script: "COMMIT")
         return value
+    }
+
+    /// Runs `body` in a transaction: commits when it returns, rolls back when it throws.
+    /// Nested calls run inside the outer transaction.
+    @discardableResult
+    public func transaction<T>(
+        _ isolation: IsolationLevel = .readCommitted, _ body: (PostgresConnection) throws -> T
+    ) throws -> T {
+        // The typed transaction is the one implementation: another kind of error leaves the
+        // body as a PostgresError (so the transaction rolls back) and is thrown as itself.
+        var other: (any Error)?
+        do {
+            return try transaction(isolation, typed: { (db) throws(PostgresError) -> T in
+                do { return try body(db) } catch { throw Self.typed(error, keeping: &other) }
+            })
+        } catch {
+            throw other ?? error
+        }
+    }
+
+    /// `error` if it is a `PostgresError`; otherwise a stand-in, with `error` kept in `other`
+    /// to be thrown as itself once the typed function it crossed has cleaned up.
+    static func typed(_ error: any Error, keeping other: inout (any Error)?) -> PostgresError {
+        if let error = error as? PostgresError { return error }
+        other = error
+        return PostgresError(kind: .client, message: "\(error)")
     }
 
     /// Runs `body` in a transaction, running it again (up to `attempts` times) when
@@ -368,6 +395,21 @@ public final class PostgresConnection {
     /// through the writer; data is sent in large chunks. Returns the number of rows copied.
     @discardableResult
     public func copyIn(_ sql: String, _ produce: (inout CopyWriter) throws -> Void) throws -> Int {
+        var other: (any Error)?
+        do {
+            return try copyIn(sql, typed: { (writer) throws(PostgresError) in
+                do { try produce(&writer) } catch { throw Self.typed(error, keeping: &other) }
+            })
+        } catch {
+            throw other ?? error
+        }
+    }
+
+    /// `copyIn` with typed throws (see `transaction(_:typed:)`).
+    @discardableResult
+    public func copyIn(_ sql: String, typed produce: (inout CopyWriter) throws(PostgresError) -> Void) throws(PostgresError)
+        -> Int
+    {
         let start = PQexec(handle, sql)
         guard let start else { throw connectionError(sql: sql) }
         guard PQresultStatus(start) == PGRES_COPY_IN else {
