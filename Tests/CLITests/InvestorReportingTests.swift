@@ -336,6 +336,13 @@ let fundScenario = [
             // Current-state reports are printed from the pages the projection keeps, and say so.
             #expect(try ledger.run(["report", "supply", "--format", "html"]).stdout.contains("current state"))
             expectOneLineError(try ledger.run(["report", "supply", "--format", "xml"]), status: 64, containing: "--format")
+            // The demo's every report on one page: the dashboard (run again, it appends nothing).
+            let count = try ledger.eventCount()
+            let demo = try ledger.run(["demo", "--format", "html"])
+            #expect(demo.status == 0 && demo.stdout.hasPrefix("<!DOCTYPE html>") && demo.stdout.contains("Fund metrics"))
+            #expect(!demo.stdout.contains("== "))
+            expectSelfContained(demo.stdout, "demo")
+            #expect(try ledger.eventCount() == count)
         }
     }
 
