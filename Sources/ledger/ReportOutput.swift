@@ -271,7 +271,8 @@ enum ReportPrinter {
         case .csv:
             out.append(names.joined(separator: ",") + "\n")
             let kinds = columns.map(\.kind)
-            try source.stream(.csv, layout: { _ in }, page: { _, page in writeCSV(page, kinds: kinds, to: out) })
+            let flattens = kinds.contains(.json)
+            try source.stream(.csv, layout: { _ in }, page: { _, page in writeCSV(page, kinds: kinds, flattens: flattens, to: out) })
         case .html:
             // The table's cells (amounts with their currency), aligned as the text table
             // aligns them, as one self-contained page (`HTMLPage`).
@@ -443,10 +444,13 @@ enum ReportPrinter {
     /// would take for a formula gets its leading apostrophe (`ReportText.needsFormulaGuard`),
     /// a list or an object becomes one flat cell (`ReportText.flatCell`); amounts, counts
     /// and everything else are copied as they are, in runs between the cells that change.
-    static func writeCSV(_ page: PrintablePage, kinds: [ReportColumnKind], to out: ByteOutput) {
+    /// A page with no list or object column and no field that starts like a formula (or a
+    /// quoted field, which might) is copied as it is: most pages, at the speed of a copy.
+    static func writeCSV(_ page: PrintablePage, kinds: [ReportColumnKind], flattens: Bool, to out: ByteOutput) {
         let quote = UInt8(ascii: "\""), comma = UInt8(ascii: ","), newline: UInt8 = 0x0A
         var scratch: [UInt8] = []
         page.withText { bytes in
+            if !flattens, !Self.mayStartLikeAFormula(bytes) { return out.append(bytes) }
             var copied = 0
             var p = 0
             var column = 0
@@ -481,6 +485,25 @@ enum ReportPrinter {
             }
             copy(upTo: bytes.count)
         }
+    }
+
+    /// Whether any field of these CSV lines starts with a byte `ReportText.needsFormulaGuard`
+    /// looks at (`=`, `+`, `-`, `@`, tab, CR, `'`) or with a quote (a quoted field's value
+    /// might): one pass over the bytes, no field parsed.
+    static func mayStartLikeAFormula(_ bytes: UnsafeBufferPointer<UInt8>) -> Bool {
+        var atStart = true
+        for byte in bytes {
+            if atStart {
+                switch byte {
+                case UInt8(ascii: "="), UInt8(ascii: "+"), UInt8(ascii: "-"), UInt8(ascii: "@"), 0x09, 0x0D,
+                    UInt8(ascii: "'"), UInt8(ascii: "\""):
+                    return true
+                default: break
+                }
+            }
+            atStart = byte == UInt8(ascii: ",") || byte == 0x0A
+        }
+        return false
     }
 
     /// Reads the CSV field at `p` (quoted or not), hands its value to `body`, and moves `p`
