@@ -3,7 +3,8 @@ import PackageDescription
 
 /// One module per job, dependencies pointing inward:
 /// `Ledger` (domain, pure) ← `LedgerApp` (command handling) ← `ledger` (CLI);
-/// `Postgres` (libpq client) ← `EventStore` (events as bytes and versions) ← `Projections`.
+/// `Postgres` (libpq client) ← `EventStore` (events as bytes and versions) ← `EventCodec`
+/// (records as domain events) ← `Projections` and `LedgerApp`, neither importing the other.
 /// `LedgerBench` (synthetic ledgers, workloads, measurements) is linked by the CLI for its
 /// `bench` command only, so no production module carries bench code.
 let package = Package(
@@ -30,9 +31,13 @@ let package = Package(
             "Postgres", "JSON", .product(name: "Crypto", package: "swift-crypto"),
         ]),
         .target(name: "Ledger", dependencies: ["JSON"]),
-        .target(name: "Projections", dependencies: ["Ledger", "EventStore", "Postgres", "JSON"]),
-        .target(name: "LedgerApp", dependencies: ["Ledger", "EventStore", "Projections", "Postgres", "JSON"]),
-        .target(name: "LedgerBench", dependencies: ["Ledger", "LedgerApp", "EventStore", "Projections", "Postgres", "JSON"]),
+        // The event codec: stored records read back as the domain's events. Both sides use
+        // it — the write side (LedgerApp) folds streams with it, the read side projects —
+        // so neither has to import the other.
+        .target(name: "EventCodec", dependencies: ["Ledger", "EventStore", "Postgres"]),
+        .target(name: "Projections", dependencies: ["Ledger", "EventCodec", "EventStore", "Postgres", "JSON"]),
+        .target(name: "LedgerApp", dependencies: ["Ledger", "EventCodec", "EventStore", "Postgres", "JSON"]),
+        .target(name: "LedgerBench", dependencies: ["Ledger", "LedgerApp", "EventCodec", "EventStore", "Projections", "Postgres", "JSON"]),
         .executableTarget(name: "ledger", dependencies: [
             "LedgerApp", "LedgerBench", "Ledger", "EventStore", "Projections", "Postgres", "JSON",
             .product(name: "ArgumentParser", package: "swift-argument-parser"),
@@ -43,7 +48,7 @@ let package = Package(
         .testTarget(name: "PostgresTests", dependencies: ["Postgres", "TestSupport"]),
         .testTarget(name: "EventStoreTests", dependencies: ["EventStore", "Postgres", "JSON", "TestSupport"]),
         .testTarget(name: "LedgerTests", dependencies: ["Ledger", "JSON"]),
-        .testTarget(name: "ProjectionsTests", dependencies: ["Projections", "LedgerApp", "LedgerBench", "Ledger", "EventStore", "Postgres", "TestSupport"]),
+        .testTarget(name: "ProjectionsTests", dependencies: ["Projections", "EventCodec", "LedgerApp", "LedgerBench", "Ledger", "EventStore", "Postgres", "TestSupport"]),
         .testTarget(name: "LedgerAppTests", dependencies: ["LedgerApp", "Ledger", "EventStore", "Projections", "Postgres", "TestSupport"]),
         .testTarget(name: "LedgerBenchTests", dependencies: ["LedgerBench", "Postgres", "TestSupport"]),
         .testTarget(name: "CLITests", dependencies: ["Postgres", "TestSupport"]),

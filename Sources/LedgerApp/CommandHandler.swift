@@ -1,10 +1,10 @@
 import Crypto
+import EventCodec
 import EventStore
 import Foundation
 import JSON
 import Ledger
 import Postgres
-import Projections
 
 /// The application layer's one place that loads, decides and appends.
 ///

@@ -1,10 +1,10 @@
 import Crypto
+import EventCodec
 import EventStore
 import Foundation
 import JSON
 import Ledger
 import Postgres
-import Projections
 import Synchronization
 
 /// `ledger import`: JSON Lines, one write command per line, fast.

@@ -1,7 +1,7 @@
+import EventCodec
 import EventStore
 import JSON
 import Ledger
-import Projections
 
 /// The streams a writer has read, folded into a `LedgerWorld`, with each stream's stored
 /// head (the version and hash the next append chains to). Both the command handler and the

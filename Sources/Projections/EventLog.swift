@@ -1,3 +1,4 @@
+import EventCodec
 import EventStore
 import JSON
 import Ledger

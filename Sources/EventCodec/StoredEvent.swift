@@ -2,11 +2,19 @@ import EventStore
 import Ledger
 import Postgres
 
+/// The event codec, in a module of its own so that the write side (LedgerApp, which folds
+/// streams) and the read side (Projections) both use it without importing each other.
+
 /// Why a stored event could not be read back as a ledger event.
 public struct UnreadableEvent: Error, Sendable, CustomStringConvertible {
     public var position: Int64
     public var reason: String
     public var description: String { "event at position \(position) cannot be read: \(reason)" }
+
+    public init(position: Int64, reason: String) {
+        self.position = position
+        self.reason = reason
+    }
 }
 
 extension LedgerEvent {
