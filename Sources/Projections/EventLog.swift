@@ -35,6 +35,8 @@ struct EventLog {
         var asOf: Day? = nil
         /// Only events at or before this checkpoint.
         var through: Checkpoint? = nil
+        /// Only events after this checkpoint (the log past a snapshot).
+        var after: Checkpoint? = nil
         /// Only streams with one of these prefixes (`order-`), plus these types; nil: all.
         var streamPrefixes: [String]? = nil
         var types: [String] = []
@@ -48,7 +50,12 @@ struct EventLog {
         var withoutReversed = true
         /// Only these streams, plus order dispatches of this SKU (one report row's events).
         var streams: [String]? = nil
-        var dispatchesOfSKU: String? = nil
+        var dispatchesOfSKU: String? {
+            get { dispatchesOfSKUs?.first }
+            set { dispatchesOfSKUs = newValue.map { [$0] } }
+        }
+        /// With `streams`: also the order dispatches of these SKUs (supply rows' events).
+        var dispatchesOfSKUs: [String]? = nil
 
         /// The date, checkpoint and recorded-time conditions on the rows of `alias`.
         private func bounds(_ alias: String, _ sql: inout String, _ binds: inout [any PostgresBindable]) {
@@ -79,11 +86,16 @@ struct EventLog {
                 bounds("r", &sql, &binds)
                 sql += ")"
             }
+            if let after {
+                binds.append(String(after.transactionID))
+                binds.append(after.position)
+                sql += "\n  AND (events.transaction_id, events.position) > ($\(binds.count - 1)::text::xid8, $\(binds.count)::bigint)"
+            }
             if let streams {
                 binds.append(PostgresArray(streams))
-                if let dispatchesOfSKU {
-                    binds.append(dispatchesOfSKU)
-                    sql += "\n  AND (events.stream = ANY ($\(binds.count - 1)::text[]) OR (events.type = 'order.shipment_dispatched' AND events.payload->>'sku' = $\(binds.count)))"
+                if let dispatchesOfSKUs {
+                    binds.append(PostgresArray(dispatchesOfSKUs))
+                    sql += "\n  AND (events.stream = ANY ($\(binds.count - 1)::text[]) OR (events.type = 'order.shipment_dispatched' AND events.payload->>'sku' = ANY ($\(binds.count)::text[])))"
                 } else {
                     sql += "\n  AND events.stream = ANY ($\(binds.count)::text[])"
                 }
@@ -185,7 +197,7 @@ struct EventLog {
         for row in try connection.query(
             """
             SELECT transaction_id::text::bigint, position, type, schema_version, payload::text, business_date
-            FROM events WHERE position = ANY ($1::bigint[])
+            FROM \(relation) WHERE position = ANY ($1::bigint[])
             """, [PostgresArray(positions)], prepared: true)
         {
             let logged = try Self.decode(row)

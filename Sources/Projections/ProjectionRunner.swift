@@ -60,6 +60,9 @@ public final class ProjectionRunner {
     /// Called inside each projection's transaction after its rows are written and before
     /// it commits: tests use it to stop a run at its most awkward instant.
     public var beforeCommit: ((ProjectionName, Checkpoint) throws -> Void)?
+    /// Whether a run also brings the time-travel snapshots up to date (`ReportHistory`);
+    /// tests turn it off to see a report answered without them.
+    public var keepsHistory = true
 
     public init(connection: PostgresConnection, batchSize: Int = 10_000) {
         self.connection = connection
@@ -100,6 +103,12 @@ public final class ProjectionRunner {
             if anyApplied { applied += page.count }
         }
         try refreshReportPages(names)
+        // The snapshots time-travel reports start from (Schema/015): the month-end history
+        // up to the settled log, and the reports as issued at any close not stored yet.
+        if keepsHistory, !shouldStop() {
+            try ReportHistory.extend(on: connection)
+            try ReportHistory.storeIssuedReports(on: connection)
+        }
         return applied
     }
 

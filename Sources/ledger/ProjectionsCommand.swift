@@ -194,6 +194,11 @@ struct ProjectionsRebuild: ParsableCommand {
         }
         let summary = try rebuilder.rebuild(names)
         progress.finish()
+        // The time-travel snapshots are folded afresh too (after a change to a fold, or a
+        // database upgraded from before them): the same fold as the projections.
+        try ReportHistory.reset(on: db)
+        try ReportHistory.extend(on: db)
+        try ReportHistory.storeIssuedReports(on: db)
         let rows: [JSON] = summary.projections.map {
             [
                 "projection": .string($0.rawValue), "events": JSON(summary.events), "rows": JSON(summary.rows[$0] ?? 0),

@@ -1,0 +1,312 @@
+import EventStore
+import Foundation
+import JSON
+import LedgerBench
+import Ledger
+import Postgres
+@testable import Projections
+import Testing
+import TestSupport
+
+/// The snapshots behind `--as-of`, `--known-at` and `--as-issued` (`ReportHistory`) never
+/// change an answer: every view read through them equals the fold of the whole log.
+private func yen(_ amount: Int64) -> Money { Money(minorUnits: amount, currency: .jpy) }
+
+@Suite struct TimeTravelSnapshotTests {
+    /// Appends events as they are given (no rules: the folds are total, and these tests are
+    /// about which events a view counts, not about the rules).
+    final class RawLog {
+        let store: EventStore
+        var streams: [Int64: String] = [:]
+        init(_ db: PostgresConnection) { store = EventStore(connection: db) }
+
+        @discardableResult
+        func append(_ fact: LedgerEvent.Fact, _ date: String) throws -> Int64 {
+            let event = LedgerEvent(date: try Day(date), fact: fact)
+            return try append(event, stream: event.stream!.rawValue)
+        }
+
+        @discardableResult
+        func reverse(_ position: Int64, _ date: String) throws -> Int64 {
+            let event = LedgerEvent(date: try Day(date), fact: .entry(.reversed(reverses: position, reason: "mistake")))
+            return try append(event, stream: streams[position]!)
+        }
+
+        @discardableResult
+        func close(through: String) throws -> Int64 {
+            let event = LedgerEvent(date: try Day(through), fact: .period(.closed(through: try Day(through), reason: nil, digest: [:])))
+            return try append(event, stream: "periods")
+        }
+
+        func append(_ event: LedgerEvent, stream: String) throws -> Int64 {
+            let record = try store.append([
+                NewEvent(
+                    stream: stream, type: event.type, schemaVersion: event.schemaVersion, payload: event.payload,
+                    businessDate: event.date.sqlDate)
+            ]).events[0]
+            streams[record.position] = stream
+            return record.position
+        }
+    }
+
+
+
+    /// Every report for `view` through the snapshots and by folding the whole log.
+    static func expectSame(_ db: PostgresConnection, _ view: ReportView, sourceLocation: SourceLocation = #_sourceLocation)
+        throws
+    {
+        for readable in [false, true] {
+            let fast = ReportReader(connection: db, readable: readable)
+            let slow = ReportReader(connection: db, readable: readable, useSnapshots: false)
+            #expect(try fast.portfolio(view) == slow.portfolio(view), "portfolio \(view)", sourceLocation: sourceLocation)
+            #expect(try fast.labs(view) == slow.labs(view), "labs \(view)", sourceLocation: sourceLocation)
+            #expect(try fast.orders(view) == slow.orders(view), "orders \(view)", sourceLocation: sourceLocation)
+            #expect(try fast.supply(view) == slow.supply(view), "supply \(view)", sourceLocation: sourceLocation)
+        }
+    }
+
+    static func historyCheckpoint(_ db: PostgresConnection) throws -> Int64 {
+        try db.query("SELECT position FROM projections.history_checkpoint")[0].decode(Int64.self, at: 0)
+    }
+
+    static func recordedAt(_ db: PostgresConnection, _ position: Int64) throws -> Timestamp {
+        try db.query("SELECT recorded_at FROM events WHERE position = $1", [position])[0].decode(Timestamp.self, at: 0)
+    }
+
+    /// A random ledger — back-dated events, reversals, closes — with the projector run at
+    /// random points; at each, every kind of view agrees with the full fold.
+    @Test(arguments: [1, 2, 3] as [UInt64]) func everyViewThroughTheSnapshotsEqualsTheFullFold(seed: UInt64) throws {
+        try TestDatabase.with { url in
+            let db = try PostgresConnection(url: url)
+            let log = RawLog(db)
+            var rng = SplitMix64(seed: seed)
+            func pick<T>(_ items: [T]) -> T { items[Int(rng.next() % UInt64(items.count))] }
+            func date() -> String { "2024-0\(1 + rng.next() % 6)-\(10 + rng.next() % 19)" }
+            let investments = ["inv-a", "inv-b", "inv-c"], labs = ["lab-a", "lab-b"]
+            let orders = ["o-1", "o-2", "o-3", "o-4", "o-5"], skus = ["h100", "a100"]
+            for id in investments {
+                try log.append(.investment(.committed(
+                    investment: id, startup: "s", round: "seed", instrument: .equity, amount: yen(1_000_000),
+                    ownership: nil, postMoney: nil)), "2024-01-0\(1 + rng.next() % 9)")
+            }
+            for id in labs {
+                try log.append(.lab(.planned(lab: id, name: "Lab", city: "Tokyo", budget: yen(1 << 40))), "2024-01-02")
+            }
+            for (i, id) in orders.enumerated() {
+                try log.append(.order(.placed(order: id, customer: "NTT", sku: skus[i % 2], quantity: 50, unitPrice: yen(1000))), date())
+            }
+            var reversible: [Int64] = []
+            var closes: [(position: Int64, through: Day)] = []
+            var instants: [Timestamp] = []
+            func checkAll() throws {
+                var days: [Day?] = [nil, try Day("2023-12-31"), try Day("2099-12-31"), try Day("2024-02-29")]
+                for month in 1...7 {
+                    days.append(ReportHistory.monthEnd(try Day(year: 2024, month: month, day: 1)))
+                    days.append(try Day(year: 2024, month: month, day: 1 + Int(rng.next() % 27)))
+                }
+                let latest = try db.query("SELECT max(recorded_at) FROM events")[0].decode(Timestamp.self, at: 0)
+                for asOf in days {
+                    if asOf != nil { try Self.expectSame(db, ReportView(asOf: asOf)) }
+                    for instant in instants + [latest] where rng.next() % 3 == 0 || instant == latest {
+                        try Self.expectSame(db, ReportView(asOf: asOf, knownAt: instant))
+                    }
+                }
+                for close in closes {
+                    let checkpoint = try db.query(
+                        "SELECT transaction_id::text::bigint FROM events WHERE position = $1", [close.position])[0]
+                        .decode(Int64.self, at: 0)
+                    let through = Checkpoint(transactionID: UInt64(checkpoint), position: close.position)
+                    try Self.expectSame(db, ReportView(asOf: close.through, through: through))
+                    try Self.expectSame(db, ReportView(asOf: try Day("2024-03-31"), through: through))
+                }
+            }
+            for step in 0..<140 {
+                let d = date()
+                let position: Int64
+                switch rng.next() % 12 {
+                case 0: position = try log.append(.investment(.disbursed(investment: pick(investments), amount: yen(Int64(1 + rng.next() % 9) * 1000))), d)
+                case 1: position = try log.append(.investment(.marked(investment: pick(investments), fairValue: yen(Int64(1 + rng.next() % 9) * 5000))), d)
+                case 2: position = try log.append(.lab(.expenseRecorded(lab: pick(labs), category: pick(ExpenseCategory.allCases), amount: yen(Int64(1 + rng.next() % 50)), description: nil)), d)
+                case 3: position = try log.append(.lab(.partnerAdded(lab: pick(labs), partner: "Partner \(step)")), d)
+                case 4: position = try log.append(.lab(.milestoneReached(lab: pick(labs), name: "M\(step)")), d)
+                case 5: position = try log.append(.supply(.received(sku: pick(skus), quantity: Int64(1 + rng.next() % 20))), d)
+                case 6:
+                    let order = pick(orders), sku = skus[orders.firstIndex(of: order)! % 2]
+                    position = try log.append(.order(.allocated(order: order, sku: sku, quantity: 2)), d)
+                case 7:
+                    let order = pick(orders), sku = skus[orders.firstIndex(of: order)! % 2]
+                    position = try log.append(.order(.shipmentDispatched(order: order, shipment: "s\(step)", sku: sku, quantity: 1)), d)
+                case 8: position = try log.append(.order(.invoiced(order: pick(orders), amount: yen(500))), d)
+                case 9:
+                    let order = pick(orders), sku = skus[orders.firstIndex(of: order)! % 2]
+                    position = try log.append(.supply(.allocated(sku: sku, order: order, quantity: 1)), d)
+                case 10:
+                    // A reversal of an earlier event, dated on or after it.
+                    guard !reversible.isEmpty else { continue }
+                    let target = reversible.remove(at: Int(rng.next() % UInt64(reversible.count)))
+                    let original = try db.query("SELECT business_date::text FROM events WHERE position = $1", [target])[0]
+                        .decode(String.self, at: 0)
+                    try log.reverse(target, max(original, d))
+                    continue
+                default:
+                    if rng.next() % 3 == 0 {
+                        let through = try Day("2024-0\(1 + rng.next() % 5)-\(rng.next() % 2 == 0 ? "28" : "15")")
+                        closes.append((try log.close(through: through.description), through))
+                    } else if rng.next() % 2 == 0 {
+                        try ReportHistory.extend(on: db, pageSize: Int(3 + rng.next() % 40))
+                        try ReportHistory.storeIssuedReports(on: db)
+                    }
+                    continue
+                }
+                reversible.append(position)
+                if rng.next() % 10 == 0 { instants.append(try Self.recordedAt(db, position)) }
+                if step % 35 == 34 { try checkAll() }
+            }
+            try ReportHistory.extend(on: db)
+            try ReportHistory.storeIssuedReports(on: db)
+            try checkAll()
+
+        }
+    }
+
+    /// A small ledger with its history built: an expense in February on lab-a, and stock.
+    static func withSnapshottedLedger(_ body: (PostgresConnection, RawLog, String) throws -> Void) throws {
+        try TestDatabase.with { url in
+            let db = try PostgresConnection(url: url)
+            let log = RawLog(db)
+            try log.append(.lab(.planned(lab: "lab-a", name: "Lab", city: "Tokyo", budget: yen(1_000_000))), "2024-01-05")
+            try log.append(.lab(.expenseRecorded(lab: "lab-a", category: .compute, amount: yen(100), description: nil)), "2024-02-10")
+            try log.append(.supply(.received(sku: "h100", quantity: 10)), "2024-02-11")
+            try ReportHistory.extend(on: db)
+            try body(db, log, url)
+        }
+    }
+
+    static func spent(_ db: PostgresConnection, _ view: ReportView) throws -> Int64? {
+        try ReportReader(connection: db, readable: true).labs(view).first?.spent.minorUnits
+    }
+
+    @Test func anEventBackDatedIntoASnapshottedMonthAndRecordedAfterItCounts() throws {
+        try Self.withSnapshottedLedger { db, log, _ in
+            let feb = try Day("2024-02-29"), mid = try Day("2024-02-20")
+            #expect(try Self.spent(db, ReportView(asOf: feb)) == 100)
+            let covered = try Self.historyCheckpoint(db)
+            try log.append(.lab(.expenseRecorded(lab: "lab-a", category: .staff, amount: yen(7), description: nil)), "2024-02-01")
+            // Not yet in the history: folded on top of February's entry.
+            #expect(try Self.historyCheckpoint(db) == covered)
+            #expect(try Self.spent(db, ReportView(asOf: feb)) == 107)
+            #expect(try Self.spent(db, ReportView(asOf: mid)) == 107)
+            #expect(try Self.spent(db, ReportView(asOf: try Day("2024-01-31"))) == 0)
+            try Self.expectSame(db, ReportView(asOf: feb))
+            // And once the history has it.
+            try ReportHistory.extend(on: db)
+            #expect(try Self.historyCheckpoint(db) > covered)
+            #expect(try Self.spent(db, ReportView(asOf: feb)) == 107)
+            #expect(try Self.spent(db, ReportView(asOf: mid)) == 107)
+            try Self.expectSame(db, ReportView(asOf: mid))
+        }
+    }
+
+    @Test func aReversalRecordedAfterTheSnapshotOfAnEventInsideItCounts() throws {
+        try Self.withSnapshottedLedger { db, log, _ in
+            let expense = try db.query("SELECT position FROM events WHERE type = 'lab.expense_recorded'")[0].decode(Int64.self, at: 0)
+            try log.reverse(expense, "2024-03-05")
+            for _ in 0..<2 {
+                // February still shows it (reversed from March 5 on); March and later do not.
+                #expect(try Self.spent(db, ReportView(asOf: try Day("2024-02-29"))) == 100)
+                #expect(try Self.spent(db, ReportView(asOf: try Day("2024-03-04"))) == 100)
+                #expect(try Self.spent(db, ReportView(asOf: try Day("2024-03-05"))) == 0)
+                #expect(try Self.spent(db, ReportView(asOf: try Day("2024-03-31"))) == 0)
+                #expect(try Self.spent(db, ReportView(asOf: try Day("2099-12-31"))) == 0)
+                try Self.expectSame(db, ReportView(asOf: try Day("2024-03-10")))
+                try ReportHistory.extend(on: db)
+            }
+        }
+    }
+
+    @Test func knownAtBeforeTheSnapshotsRecordingHorizonFallsBackToTheFold() throws {
+        try Self.withSnapshottedLedger { db, log, _ in
+            let first = try db.query("SELECT min(position) FROM events")[0].decode(Int64.self, at: 0)
+            let instant = try Self.recordedAt(db, first)
+            // Everything the history covers was recorded after `instant` except the plan.
+            #expect(try Self.spent(db, ReportView(knownAt: instant)) == 0)
+            #expect(try Self.spent(db, ReportView(asOf: try Day("2024-02-29"), knownAt: instant)) == 0)
+            #expect(try ReportReader(connection: db).supply(ReportView(knownAt: instant)).isEmpty)
+            try Self.expectSame(db, ReportView(knownAt: instant))
+            // At or after its last event: the history answers, with later events on top.
+            try log.append(.lab(.expenseRecorded(lab: "lab-a", category: .staff, amount: yen(5), description: nil)), "2024-02-12")
+            let last = try db.query("SELECT max(position) FROM events")[0].decode(Int64.self, at: 0)
+            let before = try Self.recordedAt(db, last - 1)
+            #expect(try Self.spent(db, ReportView(knownAt: before)) == 100)
+            #expect(try Self.spent(db, ReportView(knownAt: try Self.recordedAt(db, last))) == 105)
+            try Self.expectSame(db, ReportView(knownAt: before))
+        }
+    }
+
+    /// A transaction that took an earlier place in the log commits after the history was
+    /// extended past a later one: the history stops before it, and readers fold it in.
+    @Test func anEventCommittingLateAroundTheHistoryHorizonIsNeverSkipped() throws {
+        try Self.withSnapshottedLedger { db, log, url in
+            let slow = try PostgresConnection(url: url)
+            try slow.execute(script: "BEGIN")
+            // Another stream than the later writer's (the same one would wait on its version).
+            let late = RawLog(slow)
+            try late.append(.supply(.received(sku: "a100", quantity: 30)), "2024-02-03")
+            try log.append(.supply(.received(sku: "h100", quantity: 4)), "2024-02-04")
+            func received(_ day: String) throws -> [String: Int64] {
+                Dictionary(uniqueKeysWithValues: try ReportReader(connection: db, readable: true)
+                    .supply(ReportView(asOf: try Day(day))).map { ($0.sku, $0.received) })
+            }
+            let covered = try Self.historyCheckpoint(db)
+            try ReportHistory.extend(on: db)
+            // Held back by the open transaction: neither is in the history yet.
+            #expect(try Self.historyCheckpoint(db) == covered)
+            #expect(try received("2024-02-29") == ["h100": 14])
+            try slow.execute(script: "COMMIT")
+            #expect(try received("2024-02-29") == ["h100": 14, "a100": 30])
+            try ReportHistory.extend(on: db)
+            #expect(try Self.historyCheckpoint(db) > covered)
+            #expect(try received("2024-02-29") == ["h100": 14, "a100": 30])
+            #expect(try received("2024-02-03") == ["a100": 30])
+            try Self.expectSame(db, ReportView(asOf: try Day("2024-02-03")))
+        }
+    }
+
+    @Test func asIssuedReadsTheCopyStoredAtTheCloseAndFallsBackWithoutIt() throws {
+        try Self.withSnapshottedLedger { db, log, _ in
+            let close = try log.close(through: "2024-02-29")
+            let tx = try db.query("SELECT transaction_id::text::bigint FROM events WHERE position = $1", [close])[0]
+                .decode(Int64.self, at: 0)
+            let view = ReportView(asOf: try Day("2024-02-29"), through: Checkpoint(transactionID: UInt64(tx), position: close))
+            #expect(try Self.spent(db, view) == 100)  // folded: no copy yet
+            #expect(try ReportHistory.storeIssuedReports(on: db) == 1)
+            #expect(try ReportHistory.storeIssuedReports(on: db) == 0)
+            // Later entries dated inside the period (after a reopen) do not change it.
+            try log.append(.lab(.expenseRecorded(lab: "lab-a", category: .staff, amount: yen(9), description: nil)), "2024-02-15")
+            try ReportHistory.extend(on: db)
+            #expect(try Self.spent(db, view) == 100)
+            #expect(try Self.spent(db, ReportView(asOf: try Day("2024-02-29"))) == 109)
+            // The copy is what is read: changing it changes the answer (so the test can fail).
+            try db.query("UPDATE projections.issued_reports SET state = jsonb_set(state, '{spent}', '\"1\"') WHERE projection = 'labs'")
+            #expect(try Self.spent(db, view) == 1)
+        }
+    }
+
+    /// A database with no history yet (upgraded from before 015) answers by folding, and the
+    /// next run builds the history.
+    @Test func withoutAHistoryReportsFoldTheLogAndTheNextRunBuildsIt() throws {
+        try TestDatabase.with { url in
+            let db = try PostgresConnection(url: url)
+            let log = RawLog(db)
+            try log.append(.supply(.received(sku: "h100", quantity: 10)), "2024-02-11")
+            try log.append(.supply(.received(sku: "h100", quantity: 5)), "2024-03-11")
+            #expect(try Self.historyCheckpoint(db) == 0)
+            #expect(try ReportReader(connection: db).supply(ReportView(asOf: try Day("2024-02-29"))).first?.received == 10)
+            _ = try catchUp(db)
+            #expect(try Self.historyCheckpoint(db) > 0)
+            #expect(try db.query("SELECT count(*)::int FROM projections.report_history WHERE projection = 'supply'")[0].decode(Int.self, at: 0) == 2)
+            #expect(try ReportReader(connection: db).supply(ReportView(asOf: try Day("2024-02-29"))).first?.received == 10)
+            #expect(try ReportReader(connection: db).supply(ReportView(asOf: try Day("2024-03-31"))).first?.received == 15)
+        }
+    }
+}
