@@ -25,11 +25,13 @@ struct BenchGroup: ParsableCommand {
               ledger bench import --events 1000000 --format json
               ledger bench rebuild --events 1000000
               ledger bench report
+              ledger bench timetravel --events 1000000
 
             scripts/bench runs them all next to pgbench and prints ratios.
             """,
         subcommands: [
-            BenchAppend.self, BenchImport.self, BenchRebuild.self, BenchReportCommand.self, BenchVerify.self, BenchScale.self,
+            BenchAppend.self, BenchImport.self, BenchRebuild.self, BenchReportCommand.self, BenchTimeTravel.self, BenchVerify.self,
+            BenchScale.self,
         ])
 }
 
@@ -159,6 +161,41 @@ struct BenchReportCommand: ParsableCommand {
                     columns: ["report", "rows", "ms", "ms_json", "ms_csv", "process_ms", "process_ms_json", "process_ms_csv", "as_of_ms"],
                     rows: figures.rows
                 ).print(.table)
+            } else {
+                figures.report.print(global.format)
+            }
+        }
+    }
+}
+
+// MARK: - Time travel
+
+struct BenchTimeTravel: ParsableCommand {
+    static let configuration = CommandConfiguration(
+        commandName: "timetravel", abstract: "Time --as-of, --known-at and --as-issued reports over a large data set.",
+        discussion: """
+            Imports a generated data set (default 1,000,000 events), runs the projections and \
+            their time-travel snapshots, closes the period through 2025-12-31, then times \
+            building each report's rows and cells (as `ledger report` does before printing; \
+            median of runs): --as-of a month end, mid-month and far ahead, --known-at after \
+            the last event and in the middle of the log, --as-issued 2025-12-31, and for \
+            comparison the whole-log fold --as-of the month end.
+            """)
+    @OptionGroup var global: GlobalOptions
+    @OptionGroup var bench: BenchOptions
+    @Option(help: "Timed runs per report and view.") var runs = 7
+
+    func run() throws {
+        try bench.requireOneClient()
+        if runs < 1 { throw CLIError.usage("--runs must be positive") }
+        try BenchDatabase.with(global: global, keep: bench.keep) { scratch in
+            let figures = try Bench.timeTravel(
+                in: scratch, events: bench.events ?? 1_000_000, runs: runs,
+                listing: { name, db, view, snapshots in _ = try name.listing(db, view, snapshots: snapshots) },
+                progress: Progress().line)
+            if global.format == .table {
+                say("database \(scratch.name): \(figures.events) events; ms = median of \(runs) runs")
+                Listing(columns: Bench.timeTravelColumns, rows: figures.rows).print(.table)
             } else {
                 figures.report.print(global.format)
             }

@@ -12,8 +12,9 @@ extension ProjectionName {
         try listing(db, ReportView(asOf: asOf))
     }
 
-    func listing(_ db: PostgresConnection, _ view: ReportView) throws -> Listing {
-        let reader = ReportReader(connection: db, readable: true)
+    /// `snapshots` false folds the whole log (the time-travel bench compares the two).
+    func listing(_ db: PostgresConnection, _ view: ReportView, snapshots: Bool = true) throws -> Listing {
+        let reader = ReportReader(connection: db, readable: true, useSnapshots: snapshots)
         switch self {
         case .portfolio: return Self.listing(try reader.portfolio(view))
         case .labs: return Self.listing(try reader.labs(view))
@@ -176,9 +177,18 @@ extension ReportSubcommand {
         guard let (view, caption) = try asOf.view(on: db) else {
             // The current state is printed from the report's pages, ready-rendered by the
             // projection runner (see `ReportPage`); the rows below go through the same printer.
-            try ReportPrinter.print(
-                Self.report.columns, global.format, from: .stored(Self.report, db), to: ByteOutput(),
-                heading: ReportHeading(title: Self.report.rawValue))
+            // Its caption names the projection's checkpoint, read in the same snapshot as the
+            // pages, so a printed report can be traced like a folded one.
+            try db.transaction(.repeatableRead) { db in
+                let checkpoint = try db.query(
+                    "SELECT coalesce(max(position), 0) FROM reporting.checkpoints WHERE projection = $1",
+                    [Self.report.rawValue])[0].decode(Int64.self, at: 0)
+                try ReportPrinter.print(
+                    Self.report.columns, global.format, from: .stored(Self.report, db), to: ByteOutput(),
+                    heading: ReportHeading(
+                        title: Self.report.rawValue,
+                        caption: "\(Self.report.rawValue) current state — projections through position \(checkpoint)"))
+            }
             return try warnIfBehind([Self.report], on: db)
         }
         // The table and the page name what they show, so a printed report can be traced

@@ -82,6 +82,25 @@ let place = ["order", "place", "--order", "ntt-001", "--customer", "NTT", "--sku
         }
     }
 
+    /// A printed current-state table says what it is and how far its projection had read
+    /// the log, so it can be traced; JSON and CSV stay plain data.
+    @Test func currentStateTablesNameTheirCheckpoint() throws {
+        try withLedger { ledger in
+            #expect(try ledger.run(["supply", "receive", "--sku", "h100", "--quantity", "5", "--date", "2026-01-05"]).status == 0)
+            #expect(try ledger.run(["projections", "run"]).status == 0)
+            let first = try ledger.run(["report", "supply"])
+            #expect(first.stdout.hasPrefix("supply current state — projections through position 1\n"), "\(first.stdout)")
+            #expect(try ledger.run(["supply", "receive", "--sku", "h100", "--quantity", "5", "--date", "2026-01-06"]).status == 0)
+            // Behind the log: the caption still names the checkpoint the rows are from.
+            let behind = try ledger.run(["report", "supply"])
+            #expect(behind.stdout.hasPrefix("supply current state — projections through position 1\n"))
+            #expect(behind.stderr.contains("projections are 1 events behind"))
+            #expect(try ledger.run(["projections", "run"]).status == 0)
+            #expect(try ledger.run(["report", "supply"]).stdout.hasPrefix("supply current state — projections through position 2\n"))
+            #expect(try ledger.run(["report", "supply", "--format", "csv"]).stdout.hasPrefix("sku,"))
+        }
+    }
+
     @Test func writeCommandsPrintTheirEventsInEachFormat() throws {
         try withLedger { ledger in
             let json = try ledger.run(["supply", "receive", "--sku", "h100", "--quantity", "8", "--format", "json", "--date", "2026-03-01"])
@@ -274,8 +293,9 @@ let place = ["order", "place", "--order", "ntt-001", "--customer", "NTT", "--sku
             }
             let stored = try ledger.run(["report", "orders"])
             let folded = try ledger.run(["report", "orders", "--as-of", "2099-12-31"])
-            #expect(stored.stdout == uncaptioned(folded.stdout, "orders as of 2099-12-31"))
-            let lines = stored.stdout.split(separator: "\n").map(String.init)
+            let printed = uncaptioned(stored.stdout, "orders current state")
+            #expect(printed == uncaptioned(folded.stdout, "orders as of 2099-12-31"))
+            let lines = printed.split(separator: "\n").map(String.init)
             #expect(lines.count == 4, "\(stored.stdout)")
             // Where SKU (the third column) starts, in terminal columns, on every line.
             let starts = lines.map { line in
@@ -336,7 +356,8 @@ let place = ["order", "place", "--order", "ntt-001", "--customer", "NTT", "--sku
                         for printer in [ledger, threaded] {
                             let stored = try printer.run(["report", report, "--format", format])
                             #expect(stored.status == 0)
-                            #expect(stored.stdout == folded, "\(report) \(format) \(stage)")
+                            let printed = format == "table" ? uncaptioned(stored.stdout, "\(report) current state") : stored.stdout
+                            #expect(printed == folded, "\(report) \(format) \(stage)")
                         }
                     }
                 }
@@ -345,11 +366,12 @@ let place = ["order", "place", "--order", "ntt-001", "--customer", "NTT", "--sku
     }
 }
 
-/// A folded table without its caption line, after checking the caption starts as expected
-/// (`orders as of 2099-12-31 … — log through position N`).
+/// A table without its caption line, after checking the caption starts as expected
+/// (`orders as of 2099-12-31 … — log through position N`, `orders current state —
+/// projections through position N`).
 func uncaptioned(_ table: String, _ caption: String) -> String {
     let lines = table.split(separator: "\n", maxSplits: 1, omittingEmptySubsequences: false)
     #expect(lines.first?.hasPrefix(caption) == true, "caption: \(lines.first ?? "")")
-    #expect(lines.first?.contains(" — log through position ") == true)
+    #expect(lines.first?.contains(" through position ") == true)
     return lines.count > 1 ? String(lines[1]) : ""
 }

@@ -89,6 +89,8 @@ private func yen(_ amount: Int64) -> Money { Money(minorUnits: amount, currency:
                     investment: id, startup: "s", round: "seed", instrument: .equity, amount: yen(1_000_000),
                     ownership: nil, postMoney: nil)), "2024-01-0\(1 + rng.next() % 9)")
             }
+            // The portfolio names startups from their registrations, on another stream.
+            try log.append(.startup(.registered(startup: "s", name: "Sakana AI", sector: "ai", country: "JP")), date())
             for id in labs {
                 try log.append(.lab(.planned(lab: id, name: "Lab", city: "Tokyo", budget: yen(1 << 40))), "2024-01-02")
             }
