@@ -99,6 +99,9 @@ public struct LedgerAudit: Sendable {
         try world.periods.check(event.date)
         reversed[e.reverses] = position
         world.replay(StreamName(rawValue: stream), events: history[stream] ?? [])
+        // A reversal never breaks a rule (`Reversal.decide`): the stream folded again
+        // without it must still hold, or the reversal got in some other way.
+        try world.checkInvariants(reversing: e.reverses, only: StreamName(rawValue: stream))
     }
 
     /// An order event whose stock side never followed, if any (checked after the last event).

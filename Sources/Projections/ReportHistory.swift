@@ -384,15 +384,15 @@ extension ReportHistory {
             // The checkpoint must be that close's (an --as-issued view is built from it).
             guard !stored.isEmpty else { return nil }
             var out: [Row] = []
+            // Sorted here: a sort of 100,000 jsonb rows in the server would spill to disk.
             try db.forEachRow(
                 """
                 SELECT \(Row.loadColumns) FROM reporting.issued_reports h
                 CROSS JOIN LATERAL jsonb_populate_record(NULL::\(Row.readable), h.state) AS x
                 WHERE h.close_position = $1 AND h.projection = $2
-                ORDER BY h.key COLLATE "C"
                 """, [through.position, Row.projection.rawValue]
             ) { row in out.append(try Row(row: row)) }
-            return out
+            return out.sorted { $0.key < $1.key }
         }
         let meta = try db.query(
             "SELECT transaction_id, position, max_recorded_at FROM reporting.history_checkpoint", prepared: true)
@@ -432,10 +432,14 @@ extension ReportHistory {
                 """
             var binds: [any PostgresBindable] = [Row.projection.rawValue]
             if let bound { binds.append(bound.sqlDate) }
+            // The latest entry per key by walking the (projection, key, month DESC) index:
+            // planned as a sort of every entry instead, it spills jsonb rows to disk.
+            try db.execute(script: "SET LOCAL enable_sort = off")
             try db.forEachRow(sql, binds) { row in
                 let value = try Row(row: row)
                 if !refold.contains(value.key) { rows[value.key] = value }
             }
+            try db.execute(script: "SET LOCAL enable_sort = on")
         }
         // The log after the history: folded on top, or the row folded again after a reversal.
         var tail = Row.projection.logFilter
@@ -476,9 +480,9 @@ extension ReportHistory {
         // The portfolio names each startup as registered by then (`Reports.portfolio`); the
         // registration is on the startup's stream, not in the row's state.
         if var positions = out as? [PortfolioPosition] {
-            var filter = EventLog.Filter(streamPrefixes: ["startup-"], settledOnly: false)
-            filter.asOf = view.asOf
-            filter.knownAt = view.knownAt
+            // By stream (its index), not by prefix (a scan of the whole log).
+            var filter = EventLog.Filter(asOf: view.asOf, settledOnly: false, knownAt: view.knownAt)
+            filter.streams = Set(positions.map(\.startup)).map { StreamName.startup($0).rawValue }
             var names: [String: String] = [:]
             try log.forEachEvent(filter: filter) { logged in
                 if case .startup(.registered(let id, let name, _, _)) = logged.event.fact { names[id] = name }

@@ -64,6 +64,35 @@ import TestSupport
         }
     }
 
+    /// A reversal that breaks a rule is refused by `ledger reverse`; one inserted by the owner
+    /// with a correct chain — here of the receipt whose units are allocated — is named by
+    /// verify with its position.
+    @Test func aForgedReversalOfAnAllocatedReceiptIsFoundWithItsPosition() throws {
+        try TestDatabase.with { url in
+            let db = try PostgresConnection(url: url)
+            _ = try Self.smallLedger(db)
+            let receipt = try db.query("SELECT position FROM events WHERE type = 'supply.received'")[0].decode(Int64.self, at: 0)
+            #expect(try verify(connection: db).isIntact)
+            let forged = try Self.forge(
+                db, stream: "supply-h100", type: "entry.reversed", payload: ["reverses": JSON(receipt), "reason": "forged"])
+            let problem = damaged(try verify(connection: db))
+            #expect(problem?.position == forged)
+            #expect(problem?.description.contains("insufficient_supply") == true, "\(String(describing: problem))")
+        }
+    }
+
+    /// The same reversal of a receipt nobody allocated from breaks no rule: verify passes.
+    @Test func aReversalThatBreaksNoRuleStaysIntact() throws {
+        try TestDatabase.with { url in
+            let db = try PostgresConnection(url: url)
+            let driver = try Self.smallLedger(db)
+            try driver.run("supply.receive", ["sku": "a100", "quantity": "3", "date": "2024-03-05"])
+            let receipt = try db.query("SELECT position FROM events WHERE stream = 'supply-a100'")[0].decode(Int64.self, at: 0)
+            try Self.forge(db, stream: "supply-a100", type: "entry.reversed", payload: ["reverses": JSON(receipt), "reason": "ok"])
+            #expect(try verify(connection: db).isIntact)
+        }
+    }
+
     @Test func aStockMoveWithoutItsOrderIsFound() throws {
         try TestDatabase.with { url in
             let db = try PostgresConnection(url: url)

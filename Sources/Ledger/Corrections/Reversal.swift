@@ -90,14 +90,19 @@ enum Reversal {
 
 extension LedgerWorld {
     /// The rules a fold of events must satisfy whatever got in: what a reversal may not break.
-    func checkInvariants(reversing position: Int64) throws(Rejection) {
+    /// `only`: check just that stream's aggregate (verify's audit, after each reversal it
+    /// replays); nil checks every aggregate.
+    func checkInvariants(reversing position: Int64, only: StreamName? = nil) throws(Rejection) {
         let prefix = "cannot reverse position \(position):"
-        for supply in supplies.values.sorted(by: { $0.sku < $1.sku }) where supply.allocated > supply.received {
+        let scope = only?.parts
+        func inScope(_ kind: String, _ id: String) -> Bool { scope.map { $0.0 == kind && $0.1 == id } ?? true }
+        for supply in supplies.values.sorted(by: { $0.sku < $1.sku })
+        where inScope("supply", supply.sku) && supply.allocated > supply.received {
             throw Rejection(
                 rule: "insufficient_supply",
                 message: "\(prefix) \(supply.sku) would have \(supply.allocated) units allocated but only \(supply.received) received — reverse the allocations first")
         }
-        for order in orders.values.sorted(by: { $0.id < $1.id }) {
+        for order in orders.values.sorted(by: { $0.id < $1.id }) where inScope("order", order.id) {
             if order.shipped > order.allocated {
                 throw Rejection(
                     rule: "over_shipment",
@@ -119,13 +124,13 @@ extension LedgerWorld {
                     message: "\(prefix) order \(order.id) would have \(order.allocated) units allocated of \(order.quantity) ordered")
             }
         }
-        for lab in labs.values.sorted(by: { $0.id < $1.id }) where lab.spent.minorUnits > lab.budget.minorUnits {
+        for lab in labs.values.sorted(by: { $0.id < $1.id }) where inScope("lab", lab.id) && lab.spent.minorUnits > lab.budget.minorUnits {
             throw Rejection(
                 rule: "overspend",
                 message: "\(prefix) lab \(lab.id) would have spent \(lab.spent.formatted) of a \(lab.budget.formatted) budget — reverse expenses first")
         }
         for investment in investments.values.sorted(by: { $0.id < $1.id })
-        where investment.disbursed.minorUnits > investment.committed.minorUnits {
+        where inScope("investment", investment.id) && investment.disbursed.minorUnits > investment.committed.minorUnits {
             throw Rejection(
                 rule: "over_disbursement",
                 message: "\(prefix) investment \(investment.id) would have \(investment.disbursed.formatted) disbursed of \(investment.committed.formatted) committed")
