@@ -384,7 +384,7 @@ extension ReportHistory {
             // The checkpoint must be that close's (an --as-issued view is built from it).
             guard !stored.isEmpty else { return nil }
             var out: [Row] = []
-            // Sorted here: a sort of 100,000 jsonb rows in the server would spill to disk.
+            // Sorted here, not by the server (a sort of 100,000 jsonb rows).
             try db.forEachRow(
                 """
                 SELECT \(Row.loadColumns) FROM reporting.issued_reports h
@@ -432,8 +432,8 @@ extension ReportHistory {
                 """
             var binds: [any PostgresBindable] = [Row.projection.rawValue]
             if let bound { binds.append(bound.sqlDate) }
-            // The latest entry per key by walking the (projection, key, month DESC) index:
-            // planned as a sort of every entry instead, it spills jsonb rows to disk.
+            // The latest entry per key by walking the (projection, key, month DESC) index,
+            // never by sorting every entry (jsonb rows; a plan the server may otherwise pick).
             try db.execute(script: "SET LOCAL enable_sort = off")
             try db.forEachRow(sql, binds) { row in
                 let value = try Row(row: row)
