@@ -91,17 +91,19 @@ extension ReportHistory {
     /// every one still running), so an event that commits late is after the checkpoint and
     /// a reader folds it on top; it is never skipped.
     @discardableResult
-    public static func extend(on connection: PostgresConnection, pageSize: Int = 20_000) throws -> Int {
+    public static func extend(on connection: PostgresConnection, pageSize: Int = 20_000, rowsHeld: Int = 50_000)
+        throws -> Int
+    {
         try connection.transaction { db in
             let row = try db.query(
                 "SELECT transaction_id, position FROM projections.history_checkpoint FOR UPDATE", prepared: true)
             guard let row = row.first else { return 0 }
             let from = Checkpoint(
                 transactionID: UInt64(try row.decode(Int64.self, at: 0)), position: try row.decode(Int64.self, at: 1))
-            let portfolio = Chains<PortfolioPosition>()
-            let labs = Chains<LabSummary>()
-            let orders = Chains<OrderSummary>()
-            let supply = Chains<SupplyPosition>()
+            let portfolio = Chains<PortfolioPosition>(limit: rowsHeld)
+            let labs = Chains<LabSummary>(limit: rowsHeld)
+            let orders = Chains<OrderSummary>(limit: rowsHeld)
+            let supply = Chains<SupplyPosition>(limit: rowsHeld)
             let log = EventLog(connection: db)
             var last: Checkpoint?
             var folded = 0
@@ -110,8 +112,8 @@ extension ReportHistory {
                 for entry in page { if case .entry(let e) = entry.event.fact { reversed.append(e.reverses) } }
                 let originals = try log.events(at: reversed)
                 let through = page.last!.checkpoint
-                // Written page by page (in this one transaction), so memory holds one page's
-                // rows however long the log.
+                // Held across pages and written when a report holds too many rows or the fold
+                // ends (all in this one transaction), so memory stays bounded however long the log.
                 try portfolio.fold(page, originals: originals, through: through, on: db)
                 try labs.fold(page, originals: originals, through: through, on: db)
                 try orders.fold(page, originals: originals, through: through, on: db)
@@ -120,6 +122,10 @@ extension ReportHistory {
                 folded += page.count
             }
             guard let last else { return 0 }
+            try portfolio.flush(on: db)
+            try labs.flush(on: db)
+            try orders.flush(on: db)
+            try supply.flush(on: db)
             try db.query(
                 """
                 UPDATE projections.history_checkpoint
@@ -147,14 +153,24 @@ extension ReportHistory {
         }
     }
 
-    /// One report's rows touched by a page of the log, with their month-end states.
-    struct Chains<Row: ProjectionTable> {
-        /// Folds a page into the entries of the rows it touches and writes them; `through`
-        /// is the page's last event.
+    /// One report's rows touched by the log being folded, with their month-end states.
+    ///
+    /// The chains stay in memory across pages and are written once, when the fold ends or
+    /// when more than `limit` rows are held (then all are written and forgotten), so a row
+    /// touched on many pages is loaded and rewritten once, not once per page, while memory
+    /// stays bounded however long the log.
+    final class Chains<Row: ProjectionTable> {
+        var chains: [String: MonthChain<Row>] = [:]
+        var dirty: Set<String> = []
+        let limit: Int
+
+        init(limit: Int) { self.limit = limit }
+
+        /// Folds a page into the entries of the rows it touches; `through` is the page's
+        /// last event.
         func fold(_ page: [LoggedEvent], originals: [Int64: LedgerEvent], through: Checkpoint, on db: PostgresConnection)
             throws
         {
-            var chains: [String: MonthChain<Row>] = [:]
             // Rows a reversal touched: folded again from the log up to `through`.
             var refold: Set<String> = []
             var keys = Set<String>()
@@ -177,24 +193,28 @@ extension ReportHistory {
                     chains[key]!.apply(entry.event)
                 }
             }
-            try write(chains, refold: refold, through: through, on: db)
+            for key in refold { chains[key] = try ReportHistory.refoldChain(Row.self, key: key, through: through, on: db) }
+            dirty.formUnion(keys)
+            if chains.count > limit { try flush(on: db) }
         }
 
-        /// Replaces the entries of every touched row.
-        func write(_ chains: [String: MonthChain<Row>], refold: Set<String>, through: Checkpoint, on db: PostgresConnection)
-            throws
-        {
-            var chains = chains
-            for key in refold { chains[key] = try ReportHistory.refoldChain(Row.self, key: key, through: through, on: db) }
-            guard !chains.isEmpty else { return }
-            let keys = Array(chains.keys)
+        /// Replaces the stored entries of every row changed since the last flush, and
+        /// forgets the chains held.
+        func flush(on db: PostgresConnection) throws {
+            defer {
+                chains = [:]
+                dirty = []
+            }
+            guard !dirty.isEmpty else { return }
+            let keys = Array(dirty)
             try db.query(
                 "DELETE FROM projections.report_history WHERE projection = $1 AND key = ANY ($2::text[])",
                 [Row.projection.rawValue, PostgresArray(keys)])
             var present: [(Day, Row)] = []
             var goneKeys: [String] = []
             var goneMonths: [String] = []
-            for (key, chain) in chains {
+            for key in keys {
+                guard let chain = chains[key] else { continue }
                 var previous: Row?
                 for (month, row) in zip(chain.months, chain.rows) {
                     if let row {

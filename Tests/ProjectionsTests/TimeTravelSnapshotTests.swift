@@ -155,7 +155,10 @@ private func yen(_ amount: Int64) -> Money { Money(minorUnits: amount, currency:
                         let through = try Day("2024-0\(1 + rng.next() % 5)-\(rng.next() % 2 == 0 ? "28" : "15")")
                         closes.append((try log.close(through: through.description), through))
                     } else if rng.next() % 2 == 0 {
-                        try ReportHistory.extend(on: db, pageSize: Int(3 + rng.next() % 40))
+                        // Small pages and a small bound on the rows held, so rows are carried
+                        // across pages and written early (the paths of a long log).
+                        let pageSize = Int(3 + rng.next() % 40)
+                        try ReportHistory.extend(on: db, pageSize: pageSize, rowsHeld: 1 + pageSize % 4)
                         try ReportHistory.storeIssuedReports(on: db)
                     }
                     continue
