@@ -9,24 +9,49 @@ enum OutputFormat: String, ExpressibleByArgument, CaseIterable {
     case table, json, csv, html
 }
 
-/// The help of the options GlobalOptions and ReadOptions both list, written once.
-enum OptionHelp {
-    static let databaseURL = ArgumentHelp(
-        "libpq connection URI (default: $DATABASE_URL, then PGHOST, PGPORT, PGUSER, PGDATABASE…).", valueName: "url")
-    static let format = ArgumentHelp("Output format: table, json, csv or html (reports: one self-contained page).")
-    static let lockTimeout = ArgumentHelp(
-        "Give up (exit 1) when a lock is not granted within this time, e.g. 5s or 500ms (PostgreSQL lock_timeout).",
-        valueName: "duration")
-}
-
-/// The options every subcommand accepts (CONTRACT.md, "The program").
-struct GlobalOptions: ParsableArguments, CommandOptions {
-    @Option(name: .customLong("database-url"), help: OptionHelp.databaseURL)
+/// The options every subcommand accepts (CONTRACT.md, "The program"), declared once.
+/// Write commands list all of them (`GlobalOptions`); commands that only read (reports,
+/// events, projections status, digest, prove, verify) use `ReadOptions`, where --actor and
+/// --idempotency-key are still accepted, as on every command, but not listed in --help,
+/// where they would only mislead. Only those two differ, so they are the one parameter;
+/// the group keeps them between --format and --lock-timeout, the order --help lists.
+struct CommandOptions<Identity: IdentityOptions>: ParsableArguments {
+    @Option(
+        name: .customLong("database-url"),
+        help: ArgumentHelp(
+            "libpq connection URI (default: $DATABASE_URL, then PGHOST, PGPORT, PGUSER, PGDATABASE…).",
+            valueName: "url"))
     var databaseURL: String?
 
-    @Option(help: OptionHelp.format)
+    @Option(help: ArgumentHelp("Output format: table, json, csv or html (reports: one self-contained page)."))
     var format: OutputFormat = .table
 
+    @OptionGroup var identity: Identity
+
+    @Option(
+        name: .customLong("lock-timeout"),
+        help: ArgumentHelp(
+            "Give up (exit 1) when a lock is not granted within this time, e.g. 5s or 500ms (PostgreSQL lock_timeout).",
+            valueName: "duration"))
+    var lockTimeout: String?
+
+    var actor: String? { identity.actor }
+    var idempotencyKey: String? { identity.idempotencyKey }
+
+    func validate() throws { try validateOptions() }
+}
+
+typealias GlobalOptions = CommandOptions<WriterIdentity>
+typealias ReadOptions = CommandOptions<ReaderIdentity>
+
+/// --actor and --idempotency-key: the options whose help depends on whether the command writes.
+protocol IdentityOptions: ParsableArguments {
+    var actor: String? { get }
+    var idempotencyKey: String? { get }
+}
+
+/// On write commands both are listed: they are stored with the events.
+struct WriterIdentity: IdentityOptions {
     @Option(help: ArgumentHelp("Who issued the command, stored with its events (default: $USER).", valueName: "name"))
     var actor: String?
 
@@ -36,23 +61,10 @@ struct GlobalOptions: ParsableArguments, CommandOptions {
             "On write commands: the same key with the same command writes nothing new and prints the original result.",
             valueName: "key"))
     var idempotencyKey: String?
-
-    @Option(name: .customLong("lock-timeout"), help: OptionHelp.lockTimeout)
-    var lockTimeout: String?
-
-    func validate() throws { try validateOptions() }
 }
 
-/// The same options for commands that only read (reports, events, projections status,
-/// digest, prove, verify): --actor and --idempotency-key are still accepted, as on every
-/// command, but not listed in --help, where they would only mislead.
-struct ReadOptions: ParsableArguments, CommandOptions {
-    @Option(name: .customLong("database-url"), help: OptionHelp.databaseURL)
-    var databaseURL: String?
-
-    @Option(help: OptionHelp.format)
-    var format: OutputFormat = .table
-
+/// On read commands both are accepted and hidden.
+struct ReaderIdentity: IdentityOptions {
     @Option(help: ArgumentHelp("Ignored: a read stores nothing.", valueName: "name", visibility: .hidden))
     var actor: String?
 
@@ -60,20 +72,6 @@ struct ReadOptions: ParsableArguments, CommandOptions {
         name: .customLong("idempotency-key"),
         help: ArgumentHelp("Ignored: a read stores nothing.", valueName: "key", visibility: .hidden))
     var idempotencyKey: String?
-
-    @Option(name: .customLong("lock-timeout"), help: OptionHelp.lockTimeout)
-    var lockTimeout: String?
-
-    func validate() throws { try validateOptions() }
-}
-
-/// What GlobalOptions and ReadOptions share: checks, defaults and the connection.
-protocol CommandOptions {
-    var databaseURL: String? { get }
-    var format: OutputFormat { get }
-    var actor: String? { get }
-    var idempotencyKey: String? { get }
-    var lockTimeout: String? { get }
 }
 
 extension CommandOptions {
@@ -85,7 +83,7 @@ extension CommandOptions {
         if let idempotencyKey, let problem = FreeText.problem(in: idempotencyKey, maxLength: FreeText.maxLabelLength) {
             throw ValidationError("--idempotency-key: \(problem)")
         }
-        if let lockTimeout, !GlobalOptions.isDuration(lockTimeout) {
+        if let lockTimeout, !Self.isDuration(lockTimeout) {
             throw ValidationError("--lock-timeout: expected a duration such as 5s, 500ms or 2min, got '\(lockTimeout)'")
         }
     }
@@ -133,7 +131,7 @@ extension CommandOptions {
     }
 }
 
-extension GlobalOptions {
+extension CommandOptions {
     /// A PostgreSQL duration setting: digits and an optional unit.
     static func isDuration(_ text: String) -> Bool {
         let digits = text.prefix { $0.isASCII && $0.isNumber }
