@@ -58,53 +58,46 @@ struct EventLog {
         var dispatchesOfSKUs: [String]? = nil
 
         /// The date, checkpoint and recorded-time conditions on the rows of `alias`.
-        private func bounds(_ alias: String, _ sql: inout String, _ binds: inout [any PostgresBindable]) {
+        private func bounds(_ alias: String) -> SQL {
+            var sql: SQL = ""
             if let asOf {
-                binds.append(asOf.sqlDate)
-                sql += "\n  AND \(alias).business_date <= $\(binds.count)::date"
+                sql += "\n  AND \(literal: alias).business_date <= \(asOf.sqlDate)::date"
             }
             if let through {
-                binds.append(String(through.transactionID))
-                binds.append(through.position)
-                sql += "\n  AND (\(alias).transaction_id, \(alias).position) <= ($\(binds.count - 1)::text::xid8, $\(binds.count)::bigint)"
+                sql += "\n  AND (\(literal: alias).transaction_id, \(literal: alias).position) <= (\(String(through.transactionID))::text::xid8, \(through.position)::bigint)"
             }
             if let knownAt {
-                binds.append(knownAt)
-                sql += "\n  AND \(alias).recorded_at <= $\(binds.count)::timestamptz"
+                sql += "\n  AND \(literal: alias).recorded_at <= \(knownAt)::timestamptz"
             }
+            return sql
         }
 
-        /// Adds this filter's conditions to a query over `events`, with `$n` parameters
-        /// numbered after those already in `binds`.
-        func narrow(_ sql: inout String, _ binds: inout [any PostgresBindable], log: String = "events") {
-            bounds("events", &sql, &binds)
+        /// This filter's conditions on a query over `events`, to append to it (their
+        /// parameters are numbered after the query's own).
+        func conditions(log: String = "events") -> SQL {
+            var sql = bounds("events")
             if withoutReversed {
                 // The partial index events_reversals (Schema/010) answers the NOT EXISTS.
                 sql += "\n  AND events.type <> 'entry.reversed'"
-                sql += "\n  AND NOT EXISTS (SELECT 1 FROM \(log) r WHERE r.type = 'entry.reversed'"
+                sql += "\n  AND NOT EXISTS (SELECT 1 FROM \(literal: log) r WHERE r.type = 'entry.reversed'"
                 sql += " AND (r.payload->>'reverses')::bigint = events.position"
-                bounds("r", &sql, &binds)
+                sql += bounds("r")
                 sql += ")"
             }
             if let after {
-                binds.append(String(after.transactionID))
-                binds.append(after.position)
-                sql += "\n  AND (events.transaction_id, events.position) > ($\(binds.count - 1)::text::xid8, $\(binds.count)::bigint)"
+                sql += "\n  AND (events.transaction_id, events.position) > (\(String(after.transactionID))::text::xid8, \(after.position)::bigint)"
             }
             if let streams {
-                binds.append(PostgresArray(streams))
                 if let dispatchesOfSKUs {
-                    binds.append(PostgresArray(dispatchesOfSKUs))
-                    sql += "\n  AND (events.stream = ANY ($\(binds.count - 1)::text[]) OR (events.type = 'order.shipment_dispatched' AND events.payload->>'sku' = ANY ($\(binds.count)::text[])))"
+                    sql += "\n  AND (events.stream = ANY (\(PostgresArray(streams))::text[]) OR (events.type = 'order.shipment_dispatched' AND events.payload->>'sku' = ANY (\(PostgresArray(dispatchesOfSKUs))::text[])))"
                 } else {
-                    sql += "\n  AND events.stream = ANY ($\(binds.count)::text[])"
+                    sql += "\n  AND events.stream = ANY (\(PostgresArray(streams))::text[])"
                 }
             }
             if let streamPrefixes {
-                binds.append(PostgresArray(streamPrefixes.map { $0 + "%" }))
-                binds.append(PostgresArray(types))
-                sql += "\n  AND (stream LIKE ANY ($\(binds.count - 1)::text[]) OR type = ANY ($\(binds.count)::text[]))"
+                sql += "\n  AND (stream LIKE ANY (\(PostgresArray(streamPrefixes.map { $0 + "%" }))::text[]) OR type = ANY (\(PostgresArray(types))::text[]))"
             }
+            return sql
         }
     }
 
@@ -125,18 +118,17 @@ struct EventLog {
     /// The rows of `page` as the server sent them, for a reader that decodes them elsewhere
     /// (`Self.decode`; `Self.checkpoint` of the last one is where the next page starts).
     func rows(after checkpoint: Checkpoint, limit: Int, filter: Filter = Filter()) throws -> Rows {
-        var sql = """
+        var sql: SQL = """
             SELECT transaction_id::text::bigint, position, type, schema_version, payload::text, business_date
-            FROM \(relation)
-            WHERE (transaction_id, position) > ($1::text::xid8, $2::bigint)
+            FROM \(literal: relation)
+            WHERE (transaction_id, position) > (\(String(checkpoint.transactionID))::text::xid8, \(checkpoint.position)::bigint)
             """
         if filter.settledOnly { sql += "\n  AND transaction_id < (SELECT log_horizon())" }
-        var binds: [any PostgresBindable] = [String(checkpoint.transactionID), checkpoint.position, limit]
-        filter.narrow(&sql, &binds, log: logTable)
+        sql += filter.conditions(log: logTable)
         // Qualified: a bare `transaction_id` would name the bigint output column, which has
         // no index, and PostgreSQL would sort the whole rest of the log for every page.
-        sql += "\nORDER BY events.transaction_id, events.position LIMIT $3"
-        return try connection.query(sql, binds, prepared: true)
+        sql += "\nORDER BY events.transaction_id, events.position LIMIT \(limit)"
+        return try connection.query(sql.text, sql.binds, prepared: true)
     }
 
     /// The last event a reader may take now (see `page`), or nil for an empty log.
@@ -154,26 +146,24 @@ struct EventLog {
 
     /// How many events `forEachPage(after: .start, …, filter:)` would read.
     func count(filter: Filter) throws -> Int {
-        var sql = "SELECT count(*) FROM \(relation) WHERE transaction_id < (SELECT log_horizon())"
-        var binds: [any PostgresBindable] = []
-        filter.narrow(&sql, &binds, log: logTable)
-        return try connection.query(sql, binds)[0].decode(Int.self, at: 0)
+        var sql: SQL = "SELECT count(*) FROM \(literal: relation) WHERE transaction_id < (SELECT log_horizon())"
+        sql += filter.conditions(log: logTable)
+        return try connection.query(sql.text, sql.binds)[0].decode(Int.self, at: 0)
     }
 
     /// Every event the filter selects, in log order, in one query streamed row by row: for a
     /// one-off fold inside one snapshot (`--as-of`), where PostgreSQL may filter first and
     /// sort what is left instead of walking the whole log in order page by page.
     func forEachEvent(filter: Filter, _ body: (LoggedEvent) throws -> Void) throws {
-        var sql = """
+        var sql: SQL = """
             SELECT transaction_id::text::bigint, position, type, schema_version, payload::text, business_date
-            FROM \(relation)
+            FROM \(literal: relation)
             WHERE true
             """
         if filter.settledOnly { sql += "\n  AND transaction_id < (SELECT log_horizon())" }
-        var binds: [any PostgresBindable] = []
-        filter.narrow(&sql, &binds, log: logTable)
+        sql += filter.conditions(log: logTable)
         sql += "\nORDER BY events.transaction_id, events.position"
-        try connection.forEachRow(sql, binds) { row in try body(try Self.decode(row)) }
+        try connection.forEachRow(sql.text, sql.binds) { row in try body(try Self.decode(row)) }
     }
 
     /// Calls `body` with every page after `checkpoint` until the log (as filtered) is read.
