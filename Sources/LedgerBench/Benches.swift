@@ -116,6 +116,14 @@ public enum Bench {
         ])
     }
 
+    /// Generates a file of about `target` events, imports it (every line must go in) and
+    /// deletes it: how every bench but `import` fills its ledger.
+    static func loadWorkload(events target: Int, into url: String, progress: ProgressLine?) throws -> Importer.Summary {
+        let file = try BenchWorkload.generate(events: target)
+        defer { try? FileManager.default.removeItem(atPath: file.path) }
+        return try importFile(file.path, into: url, progress: progress)
+    }
+
     /// Imports a generated file in process; every line must go in. `progress` gets a line
     /// to show now and then.
     public static func importFile(
@@ -161,9 +169,7 @@ public enum Bench {
     public static func rebuild(in scratch: BenchDatabase, events target: Int, progress: ProgressLine? = nil) throws
         -> BenchReport
     {
-        let file = try BenchWorkload.generate(events: target)
-        defer { try? FileManager.default.removeItem(atPath: file.path) }
-        let (loaded, loadSeconds) = try timed { try importFile(file.path, into: scratch.url, progress: progress) }
+        let (loaded, loadSeconds) = try timed { try loadWorkload(events: target, into: scratch.url, progress: progress) }
         benchSay("loaded \(loaded.events) events in \(String(format: "%.1f", loadSeconds)) s; rebuilding")
         let child = try runChild(["projections", "rebuild", "--format", "json"], databaseURL: scratch.url)
         guard child.status == 0 else {
@@ -222,9 +228,7 @@ public enum Bench {
         in scratch: BenchDatabase, events target: Int, runs: Int, printing: ReportPrinting,
         progress: ProgressLine? = nil
     ) throws -> ReportFigures {
-        let file = try BenchWorkload.generate(events: target)
-        defer { try? FileManager.default.removeItem(atPath: file.path) }
-        let loaded = try importFile(file.path, into: scratch.url, progress: progress)
+        let loaded = try loadWorkload(events: target, into: scratch.url, progress: progress)
         let db = try PostgresConnection(url: scratch.url, applicationName: "ledger-bench")
         let runner = ProjectionRunner(connection: db)
         // The time-travel snapshots apart (timed by `bench timetravel`), so projections_seconds
@@ -290,9 +294,7 @@ public enum Bench {
     public static func verifying(in scratch: BenchDatabase, events target: Int, progress: ProgressLine? = nil) throws
         -> BenchReport
     {
-        let file = try BenchWorkload.generate(events: target)
-        defer { try? FileManager.default.removeItem(atPath: file.path) }
-        let loaded = try importFile(file.path, into: scratch.url, progress: progress)
+        let loaded = try loadWorkload(events: target, into: scratch.url, progress: progress)
         benchSay("loaded \(loaded.events) events; catching projections up")
         let db = try PostgresConnection(url: scratch.url, applicationName: "ledger-bench")
         try ProjectionRunner(connection: db).runOnce()

@@ -18,9 +18,7 @@ extension Bench {
     public static func timeTravel(
         in scratch: BenchDatabase, events target: Int, runs: Int, listing: FoldedListing, progress: ProgressLine? = nil
     ) throws -> ReportFigures {
-        let file = try BenchWorkload.generate(events: target)
-        defer { try? FileManager.default.removeItem(atPath: file.path) }
-        let loaded = try importFile(file.path, into: scratch.url, progress: progress)
+        let loaded = try loadWorkload(events: target, into: scratch.url, progress: progress)
         let db = try PostgresConnection(url: scratch.url, applicationName: "ledger-bench")
         let runner = ProjectionRunner(connection: db)
         runner.keepsHistory = false
