@@ -1,5 +1,6 @@
 import EventStore
 import Foundation
+import JSON
 import Ledger
 import Postgres
 
@@ -36,15 +37,56 @@ public enum ReportHistory {
     static func previousMonthEnd(_ day: Day) -> Day {
         day.month == 1 ? try! Day(year: day.year - 1, month: 12, day: 31) : monthEnd(try! Day(year: day.year, month: day.month - 1, day: 1))
     }
+}
 
-    /// The number of columns `loadColumns` reads (commas outside parentheses).
-    static func columnCount(_ expressions: String) -> Int {
+// MARK: - Stored states, decoded in the client
+
+/// Report rows from their stored states (`to_jsonb` of the projection row), sent as text and
+/// parsed here: the server's `jsonb_populate_record` into the view's row type cost ~8 µs a
+/// row, most of a read of 100,000 entries. Each state's values become the columns
+/// `init(row:)` reads (`Rows(columns:values:)`), so the one mapping of a row to columns
+/// stays the only one.
+struct StoredStates<Row: ProjectionTable> {
+    /// The state's key for each expression of `loadColumns`: the column it reads
+    /// (`array_to_json(partners)` → `partners`, `"order"` → `order`).
+    static var keys: [String] {
+        var out: [String] = []
         var depth = 0
-        var count = 1
-        for c in expressions.utf8 {
-            if c == UInt8(ascii: "(") { depth += 1 } else if c == UInt8(ascii: ")") { depth -= 1 } else if c == UInt8(ascii: ","), depth == 0 { count += 1 }
+        var current = ""
+        for c in Row.loadColumns + "," {
+            if c == "(" { depth += 1; current = "" } else if c == ")" { depth -= 1 } else if c == ",", depth == 0 {
+                out.append(current.trimmingCharacters(in: .whitespaces).replacingOccurrences(of: "\"", with: ""))
+                current = ""
+            } else { current.append(c) }
         }
-        return count
+        return out
+    }
+
+    let keys = Self.keys
+    var pending: [[String?]] = []
+
+    /// Adds one state (jsonb's text) to decode.
+    mutating func add(_ text: UnsafeBufferPointer<UInt8>) throws {
+        let state = try JSON.parse(text)
+        pending.append(keys.map { key in
+            switch state[key] {
+            case nil, .null?: nil
+            case .string(let s)?: s
+            case .number(let n)?: n
+            case .bool(let b)?: b ? "t" : "f"
+            case let value?: value.canonicalString
+            }
+        })
+    }
+
+    /// The rows of the states added since the last call, in the order added.
+    mutating func decode() throws -> [Row] {
+        defer { pending = [] }
+        guard !pending.isEmpty else { return [] }
+        var out: [Row] = []
+        out.reserveCapacity(pending.count)
+        for row in try Rows(columns: keys.count, values: pending) { out.append(try Row(row: row)) }
+        return out
     }
 }
 
@@ -52,13 +94,23 @@ public enum ReportHistory {
 
 /// One row's month-end states, oldest first: the state at `months[i]` is the fold of the
 /// row's events dated on or before it (nil: no row then).
+///
+/// With each month, the positions of the row's events dated in it (log order), and whether
+/// that month is `ordered`: all of them come after every event of the row dated before it
+/// in the log, and none of the row's events is reversed by a reversal dated in it. Then the
+/// state on a day inside the month is the previous month end's state folded on with the
+/// month's events dated by then — a report mid-month reads those events by position instead
+/// of folding the row's whole stream again (a SKU's or a lab's holds most of the log's).
 struct MonthChain<Row: ProjectionTable> {
     var months: [Day] = []
     var rows: [Row?] = []
+    var positions: [[Int64]] = []
+    var ordered: [Bool] = []
 
     /// Folds in an event that comes after every event already folded (in log order): it
     /// changes the state at its own month end and at every later one.
-    mutating func apply(_ event: LedgerEvent) {
+    mutating func apply(_ logged: LoggedEvent) {
+        let event = logged.event
         let month = ReportHistory.monthEnd(event.date)
         var low = 0
         var high = months.count
@@ -69,8 +121,23 @@ struct MonthChain<Row: ProjectionTable> {
         if low == months.count || months[low] != month {
             months.insert(month, at: low)
             rows.insert(low > 0 ? rows[low - 1] : nil, at: low)
+            // Every event folded so far comes before this one in the log.
+            positions.insert([], at: low)
+            ordered.insert(true, at: low)
         }
+        positions[low].append(logged.position)
         for i in low..<months.count { rows[i] = Self.fold(rows[i], event) }
+        // A later month's events came before this earlier-dated one.
+        for i in (low + 1)..<months.count { ordered[i] = false }
+    }
+
+    /// An entry read back from the history (`ordered` false when it has no positions: kept
+    /// before they were, so never folded on).
+    mutating func append(month: Day, row: Row?, positions: [Int64]?, ordered: Bool) {
+        months.append(month)
+        rows.append(row)
+        self.positions.append(positions ?? [])
+        self.ordered.append(ordered && positions != nil)
     }
 
     /// As `Reports` folds: the first event of a key starts its row, the others apply to it.
@@ -130,12 +197,12 @@ extension ReportHistory {
                 """
                 UPDATE projections.history_checkpoint
                 SET transaction_id = $1, position = $2, updated_at = now(),
-                    max_recorded_at = (SELECT max(m) FROM (
-                        SELECT max_recorded_at AS m
-                        UNION ALL
-                        SELECT max(recorded_at) FROM events
-                        WHERE (transaction_id, position) > ($3::text::xid8, $4::bigint)
-                          AND (transaction_id, position) <= ($5::text::xid8, $2::bigint)) AS covered)
+                    max_recorded_at = GREATEST(max_recorded_at, covered.recorded_at),
+                    max_business_date = GREATEST(max_business_date, covered.business_date)
+                FROM (
+                    SELECT max(recorded_at) AS recorded_at, max(business_date) AS business_date FROM events
+                    WHERE (transaction_id, position) > ($3::text::xid8, $4::bigint)
+                      AND (transaction_id, position) <= ($5::text::xid8, $2::bigint)) AS covered
                 """, [Int64(last.transactionID), last.position, String(from.transactionID), from.position, String(last.transactionID)])
             return folded
         }
@@ -149,7 +216,7 @@ extension ReportHistory {
             try db.query("DELETE FROM projections.report_history")
             try db.query("DELETE FROM projections.issued_closes")
             try db.query(
-                "UPDATE projections.history_checkpoint SET transaction_id = 0, position = 0, max_recorded_at = NULL, updated_at = now()")
+                "UPDATE projections.history_checkpoint SET transaction_id = 0, position = 0, max_recorded_at = NULL, max_business_date = NULL, updated_at = now()")
         }
     }
 
@@ -190,7 +257,7 @@ extension ReportHistory {
                 if case .entry(let e) = entry.event.fact {
                     if let original = originals[e.reverses], let key = Row.key(of: original) { refold.insert(key) }
                 } else if let key = Row.key(of: entry.event), !refold.contains(key) {
-                    chains[key]!.apply(entry.event)
+                    chains[key]!.apply(entry)
                 }
             }
             for key in refold { chains[key] = try ReportHistory.refoldChain(Row.self, key: key, through: through, on: db) }
@@ -210,20 +277,24 @@ extension ReportHistory {
             try db.query(
                 "DELETE FROM projections.report_history WHERE projection = $1 AND key = ANY ($2::text[])",
                 [Row.projection.rawValue, PostgresArray(keys)])
-            var present: [(Day, Row)] = []
+            var present: [(String, Row)] = []
             var goneKeys: [String] = []
             var goneMonths: [String] = []
             for key in keys {
                 guard let chain = chains[key] else { continue }
                 var previous: Row?
-                for (month, row) in zip(chain.months, chain.rows) {
-                    if let row {
-                        present.append((month, row))
-                    } else if previous != nil {
+                for i in chain.months.indices {
+                    // `history_at` carries the month, the month's positions and whether it is ordered.
+                    if let row = chain.rows[i] {
+                        let label = "\(chain.months[i]) \(chain.ordered[i] ? "t" : "f") \(chain.positions[i].map(String.init).joined(separator: ","))"
+                        present.append((label, row))
+                    } else if previous != nil || !chain.positions[i].isEmpty {
+                        // Gone (its creating event reversed by then); also when it began and
+                        // went within the month, so a day inside it is folded again.
                         goneKeys.append(key)
-                        goneMonths.append(month.description)
+                        goneMonths.append(chain.months[i].description)
                     }
-                    previous = row
+                    previous = chain.rows[i]
                 }
             }
             if !goneKeys.isEmpty {
@@ -233,11 +304,13 @@ extension ReportHistory {
                     SELECT $1, k, m::date, true, NULL FROM unnest($2::text[], $3::text[]) AS u(k, m)
                     """, [Row.projection.rawValue, PostgresArray(goneKeys), PostgresArray(goneMonths)])
             }
-            try ReportHistory.stage(present.map { ($0.0.description, $0.1) }, on: db) { stage in
+            try ReportHistory.stage(present, on: db) { stage in
                 try db.query(
                     """
-                    INSERT INTO projections.report_history (projection, key, month, gone, state)
-                    SELECT $1, s.\(Row.keyColumn), s.history_at::date, false, to_jsonb(s) - 'history_at'
+                    INSERT INTO projections.report_history (projection, key, month, gone, state, ordered, positions)
+                    SELECT $1, s.\(Row.keyColumn), split_part(s.history_at, ' ', 1)::date, false, to_jsonb(s) - 'history_at',
+                           split_part(s.history_at, ' ', 2)::boolean,
+                           ('{' || split_part(s.history_at, ' ', 3) || '}')::bigint[]
                     FROM \(stage) s
                     """, [Row.projection.rawValue])
             }
@@ -270,24 +343,27 @@ extension ReportHistory {
     static func load<Row: ProjectionTable>(_ type: Row.Type, keys: [String], on db: PostgresConnection) throws
         -> [String: MonthChain<Row>]
     {
-        let width = columnCount(Row.loadColumns)
         var out: [String: MonthChain<Row>] = [:]
-        // The view's row type turns the stored jsonb back into the columns `init(row:)` reads.
+        var states = StoredStates<Row>()
+        var present: [(String, Int)] = []
         try db.forEachRow(
             """
-            SELECT \(Row.loadColumns), h.key, h.month, h.gone
+            SELECT h.key, h.month, h.gone, h.state::text, h.ordered, h.positions::text
             FROM reporting.report_history h
-            LEFT JOIN LATERAL jsonb_populate_record(NULL::\(Row.readable), h.state) AS x ON true
             WHERE h.projection = $1 AND h.key = ANY ($2::text[])
             ORDER BY h.key, h.month
             """, [Row.projection.rawValue, PostgresArray(keys)]
         ) { row in
-            let key = try row.decode(String.self, at: width)
-            let date = try row.decode(SQLDate.self, at: width + 1)
-            let gone = try row.decode(Bool.self, at: width + 2)
-            out[key, default: MonthChain()].months.append(try Day(year: date.year, month: date.month, day: date.day))
-            out[key]!.rows.append(gone ? nil : try Row(row: row))
+            let key = try row.decode(String.self, at: 0)
+            let date = try row.decode(SQLDate.self, at: 1)
+            let gone = try row.decode(Bool.self, at: 2)
+            if !gone, try row.withBytes(at: 3, { try states.add($0) }) != nil { present.append((key, out[key]?.rows.count ?? 0)) }
+            out[key, default: MonthChain()].append(
+                month: try Day(year: date.year, month: date.month, day: date.day), row: nil,
+                positions: try row.decode(String?.self, at: 5).map(ReportHistory.positions(inArray:)),
+                ordered: try row.decode(Bool.self, at: 4))
         }
+        for ((key, index), value) in zip(present, try states.decode()) { out[key]!.rows[index] = value }
         return out
     }
 
@@ -320,18 +396,71 @@ extension ReportHistory {
                 reversedOn[try row.decode(Int64.self, at: 0)] = try Day(year: date.year, month: date.month, day: date.day)
             }
         }
-        let months = Set(events.map { monthEnd($0.event.date) } + reversedOn.values.map(monthEnd)).sorted()
+        let reversalMonths = Set(reversedOn.values.map(monthEnd))
+        let months = Set(events.map { monthEnd($0.event.date) }).union(reversalMonths).sorted()
         var chain = MonthChain<Row>()
         for month in months {
             var row: Row?
-            for logged in events where logged.event.date <= month {
+            // Where in the log the month's events start, and the last event dated before it.
+            var first: Int?
+            var lastBefore: Int?
+            var positions: [Int64] = []
+            for (i, logged) in events.enumerated() where logged.event.date <= month {
+                if monthEnd(logged.event.date) == month {
+                    first = first ?? i
+                    positions.append(logged.position)
+                } else {
+                    lastBefore = i
+                }
                 if let reversal = reversedOn[logged.position], reversal <= month { continue }
                 row = MonthChain<Row>.fold(row, logged.event)
             }
-            chain.months.append(month)
-            chain.rows.append(row)
+            let ordered = !reversalMonths.contains(month) && (first ?? Int.max) > (lastBefore ?? -1)
+            chain.append(month: month, row: row, positions: positions, ordered: ordered)
         }
         return chain
+    }
+}
+
+extension ReportHistory {
+    /// Folds each row's state at the previous month end (in `rows`) on with its events of
+    /// `asOf`'s month dated by then (`months`: their positions, in log order) — its state as
+    /// of `asOf` over the history's events, since its month is ordered (`MonthChain`). A row
+    /// with one of those events reversed by a reversal dated by then joins `refold` instead.
+    static func foldOn<Row: ProjectionTable>(
+        _ rows: inout [String: Row], _ months: [String: [Int64]], asOf: Day, refold: inout Set<String>, log: EventLog
+    ) throws {
+        let positions = months.values.flatMap { $0 }
+        let events = try log.events(at: positions)
+        // The partial index events_reversals (Schema/010) answers it.
+        var reversed = Set<Int64>()
+        for row in try log.connection.query(
+            """
+            SELECT (payload->>'reverses')::bigint FROM \(log.logTable)
+            WHERE type = 'entry.reversed' AND (payload->>'reverses')::bigint = ANY ($1::bigint[]) AND business_date <= $2::date
+            """, [PostgresArray(positions), asOf.sqlDate], prepared: true)
+        {
+            reversed.insert(try row.decode(Int64.self, at: 0))
+        }
+        for (key, positions) in months {
+            if positions.contains(where: reversed.contains) {
+                refold.insert(key)
+                rows[key] = nil
+                continue
+            }
+            var row = rows[key]
+            for position in positions {
+                guard let event = events[position], event.date <= asOf else { continue }
+                row = MonthChain<Row>.fold(row, event)
+            }
+            rows[key] = row
+        }
+    }
+
+    /// The positions of a bigint[] in PostgreSQL's text form (`{1,2,3}`).
+    static func positions(inArray text: String) -> [Int64] {
+        text.utf8.split(whereSeparator: { $0 == UInt8(ascii: ",") || $0 == UInt8(ascii: "{") || $0 == UInt8(ascii: "}") })
+            .compactMap { Int64(String(decoding: $0, as: UTF8.self)) }
     }
 }
 
@@ -388,6 +517,59 @@ extension ReportHistory {
 // MARK: - Reading
 
 extension ReportHistory {
+    /// How far apart (in positions) the projection's checkpoint and the history's may be for
+    /// `currentState` to answer: beyond it, the log between them is more to read than the
+    /// history saves. A cost bound only; either path is exact.
+    static let currentStateReach: Int64 = 50_000
+
+    /// The projection's own rows, when the view counts every event they hold: every event
+    /// up to the projection's checkpoint is dated on or before the view's `asOf` and
+    /// recorded by its `knownAt` — then its reversals count too, and the rows are the fold
+    /// of exactly those events. That is the case for a report as of today or later, or known
+    /// at an instant after the last event: it reads ~100,000 rows' columns instead of the
+    /// latest history entry of each (jsonb). The caller folds the log after `checkpoint` on
+    /// top. Nil when the view leaves out an event the rows hold (the history answers).
+    static func currentState<Row: ProjectionTable>(
+        _ type: Row.Type, _ view: ReportView, history: Checkpoint, recordedBy: Timestamp?, datedBy: SQLDate?,
+        on db: PostgresConnection, readable: Bool
+    ) throws -> (rows: [String: Row], checkpoint: Checkpoint)? {
+        let found = try db.query(
+            "SELECT transaction_id, position FROM \(readable ? "reporting.checkpoints" : "projections.checkpoints") WHERE projection = $1",
+            [Row.projection.rawValue], prepared: true)
+        guard let found = found.first else { return nil }
+        let projected = Checkpoint(
+            transactionID: UInt64(try found.decode(Int64.self, at: 0)), position: try found.decode(Int64.self, at: 1))
+        guard projected != .start, abs(projected.position - history.position) <= currentStateReach else { return nil }
+        // The latest business date and recorded time up to the projection's checkpoint: the
+        // history's (an upper bound when the projection is behind it), plus the events
+        // between the two when the projection is ahead.
+        var datedBy = try datedBy.map { try Day(year: $0.year, month: $0.month, day: $0.day) }
+        var recordedBy = recordedBy
+        if history < projected {
+            let between = try db.query(
+                """
+                SELECT max(business_date), max(recorded_at) FROM \(readable ? "reporting.event_log" : "events")
+                WHERE (transaction_id, position) > ($1::text::xid8, $2::bigint)
+                  AND (transaction_id, position) <= ($3::text::xid8, $4::bigint)
+                """,
+                [String(history.transactionID), history.position, String(projected.transactionID), projected.position],
+                prepared: true)[0]
+            if let date = try between.decode(SQLDate?.self, at: 0) {
+                let day = try Day(year: date.year, month: date.month, day: date.day)
+                datedBy = max(datedBy ?? day, day)
+            }
+            if let instant = try between.decode(Timestamp?.self, at: 1) { recordedBy = max(recordedBy ?? instant, instant) }
+        }
+        if let asOf = view.asOf, let datedBy, datedBy > asOf { return nil }
+        if let knownAt = view.knownAt, let recordedBy, recordedBy > knownAt { return nil }
+        var rows: [String: Row] = [:]
+        try db.forEachRow("SELECT \(Row.loadColumns) FROM \(readable ? Row.readable : Row.table)") { row in
+            let value = try Row(row: row)
+            rows[value.key] = value
+        }
+        return (rows, projected)
+    }
+
     /// The report for `view` from the snapshots, or nil when they cannot answer it exactly
     /// (the caller folds the log). Runs inside the caller's repeatable-read transaction, so
     /// the history, its checkpoint and the log after it are one snapshot.
@@ -403,19 +585,17 @@ extension ReportHistory {
                 [through.position, asOf.sqlDate], prepared: true)
             // The checkpoint must be that close's (an --as-issued view is built from it).
             guard !stored.isEmpty else { return nil }
-            var out: [Row] = []
+            var states = StoredStates<Row>()
             // Sorted here, not by the server (a sort of 100,000 jsonb rows).
             try db.forEachRow(
-                """
-                SELECT \(Row.loadColumns) FROM reporting.issued_reports h
-                CROSS JOIN LATERAL jsonb_populate_record(NULL::\(Row.readable), h.state) AS x
-                WHERE h.close_position = $1 AND h.projection = $2
-                """, [through.position, Row.projection.rawValue]
-            ) { row in out.append(try Row(row: row)) }
-            return out.sorted { $0.key < $1.key }
+                "SELECT h.state::text FROM reporting.issued_reports h WHERE h.close_position = $1 AND h.projection = $2",
+                [through.position, Row.projection.rawValue]
+            ) { row in _ = try row.withBytes(at: 0) { try states.add($0) } }
+            return try states.decode().sorted { $0.key < $1.key }
         }
         let meta = try db.query(
-            "SELECT transaction_id, position, max_recorded_at FROM reporting.history_checkpoint", prepared: true)
+            "SELECT transaction_id, position, max_recorded_at, max_business_date FROM reporting.history_checkpoint",
+            prepared: true)
         guard let meta = meta.first else { return nil }
         let covered = Checkpoint(
             transactionID: UInt64(try meta.decode(Int64.self, at: 0)), position: try meta.decode(Int64.self, at: 1))
@@ -425,29 +605,44 @@ extension ReportHistory {
         }
         var rows: [String: Row] = [:]
         var refold = Set<String>()
-        if covered != .start {
+        // Where the rows read stand in the log: the fold goes on from there.
+        var after = covered
+        if let current = try currentState(
+            Row.self, view, history: covered, recordedBy: try meta.decode(Timestamp?.self, at: 2),
+            datedBy: try meta.decode(SQLDate?.self, at: 3), on: db, readable: readable)
+        {
+            rows = current.rows
+            after = current.checkpoint
+        } else if covered != .start {
             var bound: Day?
+            // Rows whose month is ordered: their month's events, by position.
+            var foldOn: [String: [Int64]] = [:]
             if let asOf = view.asOf {
                 if monthEnd(asOf) == asOf {
                     bound = asOf
                 } else {
                     bound = previousMonthEnd(asOf)
                     // Rows that changed in asOf's month may differ from their previous
-                    // month-end state: fold them again.
+                    // month-end state: folded on with the month's events when the month is
+                    // ordered, else folded again from all their events.
                     for row in try db.query(
-                        "SELECT key FROM reporting.report_history WHERE projection = $1 AND month = $2::date",
+                        "SELECT key, ordered, positions::text FROM reporting.report_history WHERE projection = $1 AND month = $2::date",
                         [Row.projection.rawValue, monthEnd(asOf).sqlDate], prepared: true)
                     {
-                        refold.insert(try row.decode(String.self, at: 0))
+                        let key = try row.decode(String.self, at: 0)
+                        if try row.decode(Bool.self, at: 1), let positions = try row.decode(String?.self, at: 2) {
+                            foldOn[key] = Self.positions(inArray: positions)
+                        } else {
+                            refold.insert(key)
+                        }
                     }
                 }
             }
             let sql = """
-                SELECT \(Row.loadColumns) FROM (
+                SELECT h.state::text FROM (
                     SELECT DISTINCT ON (key) key, gone, state FROM reporting.report_history
                     WHERE projection = $1\(bound == nil ? "" : " AND month <= $2::date")
                     ORDER BY key, month DESC) AS h
-                CROSS JOIN LATERAL jsonb_populate_record(NULL::\(Row.readable), h.state) AS x
                 WHERE NOT h.gone
                 """
             var binds: [any PostgresBindable] = [Row.projection.rawValue]
@@ -455,16 +650,18 @@ extension ReportHistory {
             // The latest entry per key by walking the (projection, key, month DESC) index,
             // never by sorting every entry (jsonb rows; a plan the server may otherwise pick).
             try db.execute(script: "SET LOCAL enable_sort = off")
-            try db.forEachRow(sql, binds) { row in
-                let value = try Row(row: row)
-                if !refold.contains(value.key) { rows[value.key] = value }
-            }
+            var states = StoredStates<Row>()
+            try db.forEachRow(sql, binds) { row in _ = try row.withBytes(at: 0) { try states.add($0) } }
             try db.execute(script: "SET LOCAL enable_sort = on")
+            for value in try states.decode() where !refold.contains(value.key) { rows[value.key] = value }
+            if let asOf = view.asOf, !foldOn.isEmpty {
+                try Self.foldOn(&rows, foldOn, asOf: asOf, refold: &refold, log: log)
+            }
         }
         // The log after the history: folded on top, or the row folded again after a reversal.
         var tail = Row.projection.logFilter
         tail.types.append("entry.reversed")
-        tail.after = covered
+        tail.after = after
         tail.asOf = view.asOf
         tail.knownAt = view.knownAt
         tail.settledOnly = false

@@ -75,13 +75,20 @@ private func yen(_ amount: Int64) -> Money { Money(minorUnits: amount, currency:
 
     /// A random ledger — back-dated events, reversals, closes — with the projector run at
     /// random points; at each, every kind of view agrees with the full fold.
-    @Test(arguments: [1, 2, 3] as [UInt64]) func everyViewThroughTheSnapshotsEqualsTheFullFold(seed: UInt64) throws {
+    /// Seeds 4 and 5 date most events forward (one in ten back-dated), so most months are
+    /// ordered and mid-month reports fold rows on with their month's events (`MonthChain`).
+    @Test(arguments: [1, 2, 3, 4, 5] as [UInt64]) func everyViewThroughTheSnapshotsEqualsTheFullFold(seed: UInt64) throws {
         try TestDatabase.with { url in
             let db = try PostgresConnection(url: url)
             let log = RawLog(db)
             var rng = SplitMix64(seed: seed)
             func pick<T>(_ items: [T]) -> T { items[Int(rng.next() % UInt64(items.count))] }
-            func date() -> String { "2024-0\(1 + rng.next() % 6)-\(10 + rng.next() % 19)" }
+            var day = 0
+            func date() -> String {
+                guard seed >= 4, rng.next() % 10 != 0 else { return "2024-0\(1 + rng.next() % 6)-\(10 + rng.next() % 19)" }
+                day = min(day + Int(rng.next() % 3), 6 * 28 - 1)
+                return "2024-0\(1 + day / 28)-\(String(format: "%02d", 1 + day % 28))"
+            }
             let investments = ["inv-a", "inv-b", "inv-c"], labs = ["lab-a", "lab-b"]
             let orders = ["o-1", "o-2", "o-3", "o-4", "o-5"], skus = ["h100", "a100"]
             for id in investments {
@@ -154,6 +161,12 @@ private func yen(_ amount: Int64) -> Money { Money(minorUnits: amount, currency:
                     if rng.next() % 3 == 0 {
                         let through = try Day("2024-0\(1 + rng.next() % 5)-\(rng.next() % 2 == 0 ? "28" : "15")")
                         closes.append((try log.close(through: through.description), through))
+                    } else if rng.next() % 3 == 0 {
+                        // The projections alone, so they stand ahead of or behind the history
+                        // (a report as of today or later reads their rows).
+                        let runner = ProjectionRunner(connection: db, batchSize: Int(3 + rng.next() % 40))
+                        runner.keepsHistory = false
+                        try runner.runOnce()
                     } else if rng.next() % 2 == 0 {
                         // Small pages and a small bound on the rows held, so rows are carried
                         // across pages and written early (the paths of a long log).
@@ -294,6 +307,103 @@ private func yen(_ amount: Int64) -> Money { Money(minorUnits: amount, currency:
             // The copy is what is read: changing it changes the answer (so the test can fail).
             try db.query("UPDATE projections.issued_reports SET state = jsonb_set(state, '{spent}', '\"1\"') WHERE projection = 'labs'")
             #expect(try Self.spent(db, view) == 1)
+        }
+    }
+
+    /// As of a date on or after every event, or known at an instant after every one, a
+    /// report is the projection's rows with the log after its checkpoint folded on top.
+    @Test func aReportAsOfEveryEventReadsTheProjectionsRowsAndFoldsTheRestOnTop() throws {
+        try Self.withSnapshottedLedger { db, log, _ in
+            try ProjectionRunner(connection: db).runOnce()
+            let later = ReportView(asOf: try Day("2099-12-31")), lastDate = ReportView(asOf: try Day("2024-02-11"))
+            func latest() throws -> ReportView {
+                ReportView(knownAt: try db.query("SELECT max(recorded_at) FROM events")[0].decode(Timestamp.self, at: 0))
+            }
+            #expect(try Self.spent(db, later) == 100)
+            // The projection's row is what is read: changing it changes the answer (so the test can fail).
+            try db.query("UPDATE projections.labs SET spent = 1")
+            #expect(try Self.spent(db, later) == 1)
+            #expect(try Self.spent(db, lastDate) == 1)
+            #expect(try Self.spent(db, try latest()) == 1)
+            // Not as of a day before an event the rows hold (the expense of 2024-02-10 counts
+            // there, the receipt of 2024-02-11 would not), nor known at an earlier instant.
+            #expect(try Self.spent(db, ReportView(asOf: try Day("2024-02-10"))) == 100)
+            let second = try db.query("SELECT recorded_at FROM events ORDER BY position LIMIT 1 OFFSET 1")[0].decode(Timestamp.self, at: 0)
+            #expect(try Self.spent(db, ReportView(knownAt: second)) == 100)
+            try db.query("UPDATE projections.labs SET spent = 100")
+            // Events after the projection's checkpoint are folded on top, as the view selects them.
+            let expense = try log.append(
+                .lab(.expenseRecorded(lab: "lab-a", category: .staff, amount: yen(5), description: nil)), "2024-03-01")
+            #expect(try Self.spent(db, later) == 105)
+            #expect(try Self.spent(db, lastDate) == 100)
+            try Self.expectSame(db, later)
+            try Self.expectSame(db, try latest())
+            // The projection ahead of the history: the events between them are checked too.
+            let runner = ProjectionRunner(connection: db)
+            runner.keepsHistory = false
+            try runner.runOnce()
+            #expect(try Self.historyCheckpoint(db) < ProjectionSQL.checkpoint(of: .labs, on: db).position)
+            try db.query("UPDATE projections.labs SET spent = 1")
+            #expect(try Self.spent(db, later) == 1)
+            #expect(try Self.spent(db, ReportView(asOf: try Day("2024-02-29"))) == 100)
+            try db.query("UPDATE projections.labs SET spent = 105")
+            // A reversal after the checkpoint folds its row again from its events.
+            try log.reverse(expense, "2024-03-02")
+            #expect(try Self.spent(db, later) == 100)
+            #expect(try Self.spent(db, ReportView(asOf: try Day("2024-03-01"))) == 105)
+            for view in [later, lastDate, try latest(), ReportView(asOf: try Day("2024-03-01"))] { try Self.expectSame(db, view) }
+        }
+    }
+
+    /// Mid-month, a row whose month is ordered is its previous month end's state folded on
+    /// with the month's events dated by then, read by position; a back-dated event or a
+    /// reversal in the month makes it fold the row again, as before.
+    @Test func midMonthARowIsItsPreviousMonthEndFoldedOnWithTheMonthsEvents() throws {
+        try Self.withSnapshottedLedger { db, log, _ in
+            @discardableResult func expense(_ amount: Int64, _ date: String) throws -> Int64 {
+                try log.append(.lab(.expenseRecorded(lab: "lab-a", category: .staff, amount: yen(amount), description: nil)), date)
+            }
+            func march() throws -> (ordered: Bool, positions: String?) {
+                let row = try db.query(
+                    "SELECT ordered, positions::text FROM projections.report_history WHERE projection = 'labs' AND month = '2024-03-31'")[0]
+                return (try row.decode(Bool.self, at: 0), try row.decode(String?.self, at: 1))
+            }
+            let first = try expense(5, "2024-03-05"), second = try expense(7, "2024-03-20")
+            try ReportHistory.extend(on: db)
+            #expect(try march() == (true, "{\(first),\(second)}"))
+            let tenth = ReportView(asOf: try Day("2024-03-10")), later = ReportView(asOf: try Day("2024-03-25"))
+            #expect(try Self.spent(db, tenth) == 105)
+            #expect(try Self.spent(db, later) == 112)
+            // The positions are what is read (so the test can fail).
+            try db.query("UPDATE projections.report_history SET positions = ARRAY[\(second)::bigint] WHERE projection = 'labs' AND month = '2024-03-31'")
+            #expect(try Self.spent(db, later) == 107)
+            try db.query("UPDATE projections.report_history SET positions = ARRAY[\(first), \(second)]::bigint[] WHERE projection = 'labs' AND month = '2024-03-31'")
+            // Events after the history are folded on top.
+            try expense(1, "2024-03-08")
+            #expect(try Self.spent(db, tenth) == 106)
+            try Self.expectSame(db, tenth)
+            // An event dated before March, recorded after March's: March is no longer ordered.
+            try expense(9, "2024-02-15")
+            try ReportHistory.extend(on: db)
+            #expect(try march().ordered == false)
+            #expect(try Self.spent(db, tenth) == 115)
+            try Self.expectSame(db, tenth)
+            // April: ordered, then a reversal dated in it of a March expense.
+            try expense(3, "2024-04-03")
+            try ReportHistory.extend(on: db)
+            let aprilView = ReportView(asOf: try Day("2024-04-10"))
+            #expect(try Self.spent(db, aprilView) == 125)
+            try log.reverse(first, "2024-04-05")
+            #expect(try Self.spent(db, aprilView) == 120)
+            try ReportHistory.extend(on: db)
+            #expect(try db.query(
+                "SELECT ordered FROM projections.report_history WHERE projection = 'labs' AND month = '2024-04-30'")[0]
+                .decode(Bool.self, at: 0) == false)
+            for day in ["2024-03-04", "2024-03-10", "2024-04-04", "2024-04-05", "2024-04-10"] {
+                try Self.expectSame(db, ReportView(asOf: try Day(day)))
+            }
+            #expect(try Self.spent(db, ReportView(asOf: try Day("2024-04-04"))) == 125)
+            #expect(try Self.spent(db, aprilView) == 120)
         }
     }
 
