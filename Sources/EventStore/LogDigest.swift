@@ -11,8 +11,8 @@ import Postgres
 ///     let digest = try LogDigest.current(on: db)      // as `ledger digest` prints it
 ///     payload["digest"] = digest.json
 ///
-/// Cheap: the tree's complete subtrees are stored (`log_leaves`, `log_nodes`,
-/// Schema/008_log_digest.sql), extended in log order by whoever may write; a reader that may
+/// Cheap: the tree's upper part is stored (`log_blocks`, `log_nodes`, `log_tail`,
+/// Schema/018_log_digest_blocks.sql), extended in log order by whoever may write; a reader that may
 /// not (a ledger_reporting login, a hot standby) hashes only the events stored after them.
 public struct LogDigest: Sendable, Equatable {
     /// How many events the digest covers.
@@ -114,7 +114,7 @@ public struct LogDigest: Sendable, Equatable {
     }
 
     /// Stores the tree's leaves and complete subtrees for the settled events not stored yet
-    /// (`extend_log_digest()`, Schema/008_log_digest.sql) and returns how many leaves are
+    /// (`extend_log_digest()`, Schema/018_log_digest_blocks.sql) and returns how many leaves are
     /// stored, or nil — writing nothing — when this login may not (ledger_reporting), the
     /// server is a standby, or the transaction is read-only.
     @discardableResult
@@ -172,46 +172,70 @@ public struct InclusionProof: Sendable, Equatable {
     }
 }
 
-/// The log's Merkle tree as one snapshot sees it: `stored` leaves with their complete
-/// subtrees in the database, then the settled events after them (`tail`) in memory. Reads
-/// only through `reporting.*` views, which every login that may read reports can read.
+/// The log's Merkle tree as one snapshot sees it (Schema/018_log_digest_blocks.sql): complete
+/// blocks of 256 leaves, whose subtrees from level 8 up are stored and whose lower levels are
+/// hashed again from the block's events when a proof needs them; then the stored tail and the
+/// settled events after it (`tail`) in memory. Reads only through `reporting.*` views, which
+/// every login that may read reports can read.
 struct LogTree {
+    static let blockLevel = 8
+    static let blockSize: Int64 = 1 << 8
+
     let db: PostgresConnection
-    /// Leaves 0 ..< stored are in `log_leaves`.
-    let stored: Int64
-    /// Leaves stored ..< size: their positions and event hashes.
+    /// Leaves 0 ..< complete are in complete blocks (`log_blocks`).
+    let complete: Int64
+    /// Where the last complete block ends in the log.
+    let completeEnd: Checkpoint?
+    /// Leaves complete ..< size: the stored tail, then (unless `storedOnly`) the settled
+    /// events after it.
     var tailPositions: [Int64]
     var tailHashes: [[UInt8]]
     private var nodes: [NodeKey: [UInt8]] = [:]
+    private var blocks: [Int64: (positions: [Int64], hashes: [[UInt8]])] = [:]
 
     struct NodeKey: Hashable {
         var level: Int
         var index: Int64
     }
 
-    var size: Int64 { stored + Int64(tailHashes.count) }
+    var size: Int64 { complete + Int64(tailHashes.count) }
 
-    static func load(_ db: PostgresConnection, horizon: String) throws -> LogTree {
-        var stored: Int64 = 0
+    /// `storedOnly`: the stored tree alone (complete blocks and the stored tail), without
+    /// the events after it.
+    static func load(_ db: PostgresConnection, horizon: String, storedOnly: Bool = false) throws -> LogTree {
+        var complete: Int64 = 0
         var after = Checkpoint.start
-        let last = try db.query(
-            """
-            SELECT l.index, e.transaction_id::text::bigint, e.position
-            FROM reporting.log_leaves l JOIN reporting.event_log e ON e.position = l.position
-            ORDER BY l.index DESC LIMIT 1
-            """, prepared: true)
-        if let row = last.first {
-            stored = try row.decode(Int64.self, at: 0) + 1
+        if let row = try db.query(
+            "SELECT index, transaction_id::text::bigint, position FROM reporting.log_blocks ORDER BY index DESC LIMIT 1",
+            prepared: true
+        ).first {
+            complete = (try row.decode(Int64.self, at: 0) + 1) * blockSize
             after = Checkpoint(
                 transactionID: UInt64(try row.decode(Int64.self, at: 1)), position: try row.decode(Int64.self, at: 2))
         }
+        let completeEnd = complete > 0 ? after : nil
         var positions: [Int64] = []
         var hashes: [[UInt8]] = []
-        try SettledSnapshot.forEachEvent(on: db, horizon: horizon, after: after, columns: "hash") { row, at in
-            positions.append(at.position)
-            hashes.append(try row.decode(Bytes.self, at: 2).bytes)
+        for row in try db.query(
+            """
+            SELECT index, transaction_id::text::bigint, position, hash FROM reporting.log_tail
+            WHERE index >= $1 ORDER BY index
+            """, [complete], prepared: true)
+        {
+            // Numbered on from the last block, without gaps (extend_log_digest()).
+            guard try row.decode(Int64.self, at: 0) == complete + Int64(positions.count) else { break }
+            after = Checkpoint(
+                transactionID: UInt64(try row.decode(Int64.self, at: 1)), position: try row.decode(Int64.self, at: 2))
+            positions.append(after.position)
+            hashes.append(try row.decode(Bytes.self, at: 3).bytes)
         }
-        return LogTree(db: db, stored: stored, tailPositions: positions, tailHashes: hashes)
+        if !storedOnly {
+            try SettledSnapshot.forEachEvent(on: db, horizon: horizon, after: after, columns: "hash") { row, at in
+                positions.append(at.position)
+                hashes.append(try row.decode(Bytes.self, at: 2).bytes)
+            }
+        }
+        return LogTree(db: db, complete: complete, completeEnd: completeEnd, tailPositions: positions, tailHashes: hashes)
     }
 
     func digest() throws -> LogDigest {
@@ -219,7 +243,7 @@ struct LogTree {
         let size = tree.size
         guard size > 0 else { return LogDigest(size: 0, root: MerkleHash.empty, position: nil, recordedAt: nil) }
         let root = try tree.hash(0, size)
-        let position = try tree.leafEvent(at: size - 1).position
+        let position = tailPositions.last ?? completeEnd!.position
         let recordedAt = try db.query(
             "SELECT recorded_at FROM reporting.event_log WHERE position = $1", [position], prepared: true
         ).first?.decode(Timestamp.self, at: 0).description
@@ -228,12 +252,20 @@ struct LogTree {
 
     mutating func proof(ofPosition position: Int64) throws -> InclusionProof? {
         let index: Int64
-        if let row = try db.query(
-            "SELECT index FROM reporting.log_leaves WHERE position = $1", [position], prepared: true
+        if let i = tailPositions.firstIndex(of: position) {
+            index = complete + Int64(i)
+        } else if let row = try db.query(
+            // The first block ending at or after the event in log order holds it, if any does.
+            """
+            SELECT b.index FROM reporting.log_blocks b
+            WHERE (b.transaction_id, b.position)
+                  >= ((SELECT e.transaction_id FROM reporting.event_log e WHERE e.position = $1), $1::bigint)
+            ORDER BY b.transaction_id, b.position LIMIT 1
+            """, [position], prepared: true
         ).first {
-            index = try row.decode(Int64.self, at: 0)
-        } else if let i = tailPositions.firstIndex(of: position) {
-            index = stored + Int64(i)
+            let block = try row.decode(Int64.self, at: 0)
+            guard let i = try self.block(block).positions.firstIndex(of: position) else { return nil }
+            index = block * Self.blockSize + Int64(i)
         } else {
             return nil
         }
@@ -255,16 +287,21 @@ struct LogTree {
         return try auditPath(m, lo + k, hi) + [hash(lo, lo + k)]
     }
 
-    /// MTH(D[lo:hi]): from a stored node when the range is a complete subtree already stored,
-    /// from memory when it lies in the tail, else split as RFC 6962 does.
+    /// MTH(D[lo:hi]): from memory when the range lies in the tail, from a stored node when it
+    /// is a complete subtree of a block or more, from its block's events when it is a smaller
+    /// complete subtree, else split as RFC 6962 does.
     mutating func hash(_ lo: Int64, _ hi: Int64) throws -> [UInt8] {
         let n = hi - lo
-        if n == 1 { return MerkleHash.leaf(try leafEvent(at: lo).hash) }
-        if lo >= stored {
-            return MerkleHash.root(tailHashes[Int(lo - stored)..<Int(hi - stored)])
+        if lo >= complete {
+            return MerkleHash.root(tailHashes[Int(lo - complete)..<Int(hi - complete)])
         }
-        if n & (n - 1) == 0, hi <= stored {
+        if n & (n - 1) == 0, hi <= complete {
             let level = n.trailingZeroBitCount
+            if level < Self.blockLevel {
+                let block = try self.block(lo / Self.blockSize)
+                let start = Int(lo % Self.blockSize)
+                return MerkleHash.root(block.hashes[start..<start + Int(n)])
+            }
             if let node = try storedNode(level: level, index: lo >> level) { return node }
         }
         let k = MerkleHash.split(n)
@@ -282,11 +319,60 @@ struct LogTree {
         return node
     }
 
-    private func leafEvent(at index: Int64) throws -> (position: Int64, hash: [UInt8]) {
-        if index >= stored { return (tailPositions[Int(index - stored)], tailHashes[Int(index - stored)]) }
-        let row = try db.query(
-            "SELECT position, hash FROM reporting.log_leaves WHERE index = $1", [index], prepared: true)[0]
-        return (try row.decode(Int64.self, at: 0), try row.decode(Bytes.self, at: 1).bytes)
+    /// The events of complete block `index`, read back from the log by their range in log
+    /// order (after the previous block's last event, up to this one's), and checked against
+    /// the block's stored root: a proof is never built from events that are not the ones
+    /// digested.
+    private mutating func block(_ index: Int64) throws -> (positions: [Int64], hashes: [[UInt8]]) {
+        if let block = blocks[index] { return block }
+        var positions: [Int64] = []
+        var hashes: [[UInt8]] = []
+        positions.reserveCapacity(Int(Self.blockSize))
+        hashes.reserveCapacity(Int(Self.blockSize))
+        // Where the block starts and ends in log order, then its events by that range of the
+        // log's index (bound values: a join here would make PostgreSQL scan the whole log).
+        var start = Checkpoint.start
+        var end: Checkpoint?
+        for row in try db.query(
+            "SELECT index, transaction_id::text::bigint, position FROM reporting.log_blocks WHERE index IN ($1 - 1, $1)",
+            [index], prepared: true)
+        {
+            let at = Checkpoint(
+                transactionID: UInt64(try row.decode(Int64.self, at: 1)), position: try row.decode(Int64.self, at: 2))
+            if try row.decode(Int64.self, at: 0) == index { end = at } else { start = at }
+        }
+        if let end {
+            for row in try db.query(
+                """
+                SELECT position, hash FROM reporting.event_log
+                WHERE (transaction_id, position) > ($1::text::xid8, $2::bigint)
+                  AND (transaction_id, position) <= ($3::text::xid8, $4::bigint)
+                ORDER BY transaction_id, position
+                LIMIT 257
+                """, [String(start.transactionID), start.position, String(end.transactionID), end.position], prepared: true
+            ) {
+                positions.append(try row.decode(Int64.self, at: 0))
+                hashes.append(try row.decode(Bytes.self, at: 1).bytes)
+            }
+        }
+        let first = index * Self.blockSize
+        guard hashes.count == Int(Self.blockSize), let stored = try storedNode(level: Self.blockLevel, index: index),
+            MerkleHash.root(hashes[...]) == stored
+        else {
+            throw EventStoreError.database(
+                PostgresError(
+                    kind: .client,
+                    message: "the events of leaves \(first)…\(first + Self.blockSize - 1) of the log's digest tree are no longer the ones digested (an event was changed, deleted or moved since): no proof can be given — ledger verify --digest with an earlier digest names the first difference"))
+        }
+        blocks[index] = (positions, hashes)
+        return (positions, hashes)
+    }
+
+    private mutating func leafEvent(at index: Int64) throws -> (position: Int64, hash: [UInt8]) {
+        if index >= complete { return (tailPositions[Int(index - complete)], tailHashes[Int(index - complete)]) }
+        let block = try self.block(index / Self.blockSize)
+        let i = Int(index % Self.blockSize)
+        return (block.positions[i], block.hashes[i])
     }
 }
 
@@ -340,16 +426,43 @@ extension LogDigest {
             return .holds
         }
 
-        // Which event differs: from the stored leaves, if they are the digest's own.
+        // Which event differs: from the leaves the stored tree recorded when they were
+        // digested (position and hash prefix for complete blocks, the whole hash in the tail),
+        // if they are the digest's own.
         var storedPositions: [Int64] = []
-        var storedHashes: [[UInt8]] = []
+        var storedPrefixes: [UInt64] = []
+        storedPositions.reserveCapacity(Int(min(size, 10_000_000)))
+        storedPrefixes.reserveCapacity(Int(min(size, 10_000_000)))
         try db.forEachRow(
-            "SELECT position, hash FROM reporting.log_leaves WHERE index < $1 ORDER BY index", [size]
+            "SELECT leaves FROM reporting.log_blocks WHERE index < $1 ORDER BY index",
+            [(size + LogTree.blockSize - 1) / LogTree.blockSize]
         ) { row in
-            storedPositions.append(try row.decode(Int64.self, at: 0))
-            storedHashes.append(try row.decode(Bytes.self, at: 1).bytes)
+            try row.decode(Bytes.self, at: 0).bytes.withUnsafeBufferPointer { leaves in
+                for leaf in 0..<leaves.count / 16 where storedPositions.count < Int(size) {
+                    storedPositions.append(Int64(bitPattern: Self.bigEndian(leaves, at: leaf * 16)))
+                    storedPrefixes.append(Self.bigEndian(leaves, at: leaf * 16 + 8))
+                }
+            }
         }
-        guard storedHashes.count == Int(size), MerkleHash.root(storedHashes[...]) == root else {
+        let complete = Int64(storedPositions.count)
+        if complete % LogTree.blockSize == 0 {
+            try db.forEachRow(
+                "SELECT index, position, hash FROM reporting.log_tail WHERE index >= $1 AND index < $2 ORDER BY index",
+                [complete, size]
+            ) { row in
+                guard try row.decode(Int64.self, at: 0) == Int64(storedPositions.count) else { return }
+                storedPositions.append(try row.decode(Int64.self, at: 1))
+                storedPrefixes.append(try row.decode(Bytes.self, at: 2).bytes.withUnsafeBufferPointer { Self.bigEndian($0, at: 0) })
+            }
+        }
+        // They are the digest's own when the stored tree gives its root; that cannot be
+        // recomputed when the digest ends inside a block completed since (only the block's
+        // root and its leaves' prefixes are kept): then the prefixes are compared as they are.
+        var storedTree = try LogTree.load(db, horizon: horizon, storedOnly: true)
+        let confirmable = size % LogTree.blockSize == 0 ? size <= storedTree.complete : size >= storedTree.complete
+        guard storedPositions.count == Int(size),
+            !confirmable || (size <= storedTree.size && (try? storedTree.hash(0, size)) == root)
+        else {
             if hashes.count < Int(size) {
                 return .differs(
                     position: nil,
@@ -366,7 +479,9 @@ extension LogDigest {
                     position: digested,
                     message: "the log ends after \(i) of the digest's \(size) events: the event at position \(digested) and \(Int(size) - i - 1) after it are missing")
             }
-            if hashes[i] == storedHashes[i] { continue }
+            if positions[i] == digested, hashes[i].withUnsafeBufferPointer({ Self.bigEndian($0, at: 0) }) == storedPrefixes[i] {
+                continue
+            }
             if positions[i] == digested {
                 return .differs(
                     position: digested,
@@ -381,7 +496,15 @@ extension LogDigest {
                 position: digested,
                 message: "event \(i) of the digest's \(size) is missing from the log (position \(positions[i]) is in its place): it was deleted")
         }
-        // Same leaves, different root: cannot happen unless SHA-256 collides.
+        // Same leaves, different root: cannot happen unless SHA-256 (or, in a block completed
+        // after the digest, a 64-bit hash prefix) collides.
         return .differs(position: nil, message: "the log's first \(size) events do not give the digest's root \(rootHex)")
+    }
+
+    /// The 8 bytes at `offset` as a big-endian number.
+    static func bigEndian(_ bytes: UnsafeBufferPointer<UInt8>, at offset: Int) -> UInt64 {
+        var value: UInt64 = 0
+        for byte in bytes[offset..<offset + 8] { value = value << 8 | UInt64(byte) }
+        return value
     }
 }

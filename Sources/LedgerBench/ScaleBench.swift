@@ -146,7 +146,7 @@ extension Bench {
         let row = try db.query(
             """
             SELECT pg_table_size('events'), pg_indexes_size('events'), pg_total_relation_size('idempotency_keys'),
-                   pg_total_relation_size('log_leaves') + pg_total_relation_size('log_nodes'),
+                   pg_total_relation_size('log_blocks') + pg_total_relation_size('log_nodes') + pg_total_relation_size('log_tail'),
                    pg_total_relation_size('bench_raw_events')
             """)[0]
         let table = try row.decode(Int64.self, at: 0), indexes = try row.decode(Int64.self, at: 1)

@@ -93,6 +93,38 @@ import TestSupport
         }
     }
 
+    /// Past 256 events the tree keeps complete blocks of 256 leaves (Schema/018): proofs of
+    /// leaves at block edges, inside blocks and in the tail, for the application and for a
+    /// reporting login, all check out independently.
+    @Test func proofsFromCompleteBlocksAreCheckedByTheIndependentScript() throws {
+        try withLedger { ledger in
+            let admin = try PostgresConnection(url: ledger.databaseURL!)
+            #expect(try ledger.run(["import", "-"], stdin: Self.commands(600)).status == 0)
+            let digest = try ledger.run(["digest", "--format", "json"])
+            #expect(try JSON.parse(digest.stdout)["size"] == 600)
+            #expect(try admin.query("SELECT count(*)::int FROM log_blocks")[0].decode(Int.self, at: 0) == 2)
+            #expect(try admin.query("SELECT count(*)::int FROM log_tail")[0].decode(Int.self, at: 0) == 88)
+            let leaves = try Self.leaves(ledger.databaseURL!)
+            #expect(try Self.python(leaves: leaves, digest: digest.stdout) == (0, "ok\n"))
+            let role = "reader_" + UUID().uuidString.prefix(8).lowercased()
+            try admin.execute(script: "CREATE ROLE \(role) LOGIN IN ROLE ledger_reporting")
+            defer { _ = try? admin.execute(script: "DROP OWNED BY \(role); DROP ROLE \(role)") }
+            var reader = ledger
+            reader.databaseURL = Self.url(ledger.databaseURL!, user: role)
+            #expect(try reader.run(["digest", "--format", "json"]).stdout == digest.stdout)
+            let positions = try admin.query("SELECT position FROM events ORDER BY transaction_id, position").map {
+                try $0.decode(Int64.self, at: 0)
+            }
+            for index in [0, 1, 130, 255, 256, 511, 512, 599] {
+                let proof = try ledger.run(["prove", "--position", String(positions[index]), "--format", "json"])
+                #expect(proof.status == 0, "\(proof.stderr)")
+                #expect(try JSON.parse(proof.stdout)["index"] == JSON(index))
+                #expect(try Self.python(leaves: leaves, digest: digest.stdout, proof: proof.stdout) == (0, "ok\n"))
+                #expect(try reader.run(["prove", "--position", String(positions[index]), "--format", "json"]).stdout == proof.stdout)
+            }
+        }
+    }
+
     @Test func proveOfAnUnknownPositionIsRefused() throws {
         try withLedger { ledger in
             #expect(try ledger.run(["import", "-"], stdin: Self.commands(3)).status == 0)
@@ -120,7 +152,7 @@ import TestSupport
             #expect(try ledger.run(["import", "-"], stdin: Self.commands(21)).status == 0)
             #expect(try ledger.run(["digest"]).status == 0)  // stores 21 leaves
             #expect(try ledger.run(["import", "-"], stdin: Self.commands(12, from: 21)).status == 0)
-            let stored = try admin.query("SELECT count(*)::int FROM log_leaves")[0].decode(Int.self, at: 0)
+            let stored = try admin.query("SELECT ((SELECT count(*) * 256 FROM log_blocks) + (SELECT count(*) FROM log_tail))::int")[0].decode(Int.self, at: 0)
             #expect(stored == 21)
 
             var reader = ledger
@@ -133,7 +165,7 @@ import TestSupport
             #expect(proof.status == 0, "\(proof.stderr)")
             let leaves = try Self.leaves(ledger.databaseURL!)
             #expect(try Self.python(leaves: leaves, digest: digest.stdout, proof: proof.stdout) == (0, "ok\n"))
-            #expect(try admin.query("SELECT count(*)::int FROM log_leaves")[0].decode(Int.self, at: 0) == 21)
+            #expect(try admin.query("SELECT ((SELECT count(*) * 256 FROM log_blocks) + (SELECT count(*) FROM log_tail))::int")[0].decode(Int.self, at: 0) == 21)
             let file = FileManager.default.temporaryDirectory.appendingPathComponent("digest-\(UUID().uuidString).json")
             try digest.stdout.write(to: file, atomically: true, encoding: .utf8)
             defer { try? FileManager.default.removeItem(at: file) }
@@ -143,7 +175,7 @@ import TestSupport
             // The application's digest, which stores the rest, is the same.
             let app = try ledger.run(["digest", "--format", "json"])
             #expect(app.stdout == digest.stdout)
-            #expect(try admin.query("SELECT count(*)::int FROM log_leaves")[0].decode(Int.self, at: 0) == 33)
+            #expect(try admin.query("SELECT ((SELECT count(*) * 256 FROM log_blocks) + (SELECT count(*) FROM log_tail))::int")[0].decode(Int.self, at: 0) == 33)
         }
     }
 
@@ -154,7 +186,7 @@ import TestSupport
             let admin = try PostgresConnection(url: ledger.databaseURL!)
             #expect(try ledger.run(["import", "-"], stdin: Self.commands(10)).status == 0)
             #expect(try ledger.run(["projections", "run"]).status == 0)  // stores the tree too
-            #expect(try admin.query("SELECT count(*)::int FROM log_leaves")[0].decode(Int.self, at: 0) == 10)
+            #expect(try admin.query("SELECT ((SELECT count(*) * 256 FROM log_blocks) + (SELECT count(*) FROM log_tail))::int")[0].decode(Int.self, at: 0) == 10)
             #expect(try ledger.run(["import", "-"], stdin: Self.commands(5, from: 10)).status == 0)
             // An application login whose sessions are read-only, as on a standby.
             let role = "ro_" + UUID().uuidString.prefix(8).lowercased()
@@ -172,7 +204,7 @@ import TestSupport
             let verify = try readOnly.run(["verify"])
             #expect(verify.status == 0, "\(verify.stderr)")
             #expect(verify.stdout.contains("projections not compared"))
-            #expect(try admin.query("SELECT count(*)::int FROM log_leaves")[0].decode(Int.self, at: 0) == 10)
+            #expect(try admin.query("SELECT ((SELECT count(*) * 256 FROM log_blocks) + (SELECT count(*) FROM log_tail))::int")[0].decode(Int.self, at: 0) == 10)
         }
     }
 }

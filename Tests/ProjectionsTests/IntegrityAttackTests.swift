@@ -251,6 +251,57 @@ import TestSupport
             }, "missing")
     }
 
+    /// A log of several blocks of 256 leaves (Schema/018 keeps, per leaf of a complete block,
+    /// only its position and hash prefix): a change is named inside the digest's last block
+    /// after that block was completed, and a deletion inside a complete block; a proof is
+    /// refused for a block whose events are no longer the ones digested, and still given
+    /// for the others.
+    @Test func changesInsideStoredBlocksAreNamed() throws {
+        try TestDatabase.with { url in
+            let db = try PostgresConnection(url: url)
+            let driver = LedgerDriver(connection: db)
+            try driver.loadReferenceScenario()
+            var rng = SeededGenerator(seed: 18)
+            var digest = try LogDigest.current(on: db)
+            while digest.size < 300 || digest.size % 256 == 0 {  // end inside the second block or later
+                try driver.loadRandom(digest.size < 300 ? 100 : 1, rng: &rng)
+                digest = try LogDigest.current(on: db)
+            }
+            // More events, until the digest's last block is complete and stored.
+            while try LogDigest.current(on: db).size < (digest.size / 256 + 1) * 256 { try driver.loadRandom(50, rng: &rng) }
+            let blocks = try db.query("SELECT count(*) FROM log_blocks")[0].decode(Int64.self, at: 0)
+            #expect(blocks * 256 > digest.size)
+            #expect(try digest.check(on: db) == .holds)
+            let order = try Self.logOrder(db)
+
+            try db.execute(script: "SET session_replication_role = replica")
+            let changed = order[Int(digest.size) - 3].position
+            try db.execute(script: "UPDATE events SET hash = sha256(hash) WHERE position = \(changed)")
+            guard case .differs(let first, let message) = try digest.check(on: db) else {
+                Issue.record("the digest still holds")
+                return
+            }
+            #expect(first == changed && message.contains("changed"), "\(message)")
+
+            let deleted = order[100].position
+            try db.execute(script: "DELETE FROM events WHERE position = \(deleted)")
+            try db.execute(script: "SET session_replication_role = origin")
+            guard case .differs(let second, let text) = try digest.check(on: db) else {
+                Issue.record("the digest still holds")
+                return
+            }
+            #expect(second == deleted && text.contains("deleted"), "\(text)")
+
+            // No proof from block 0 any more; the last event's proof still leads to the stored
+            // root (through the stored roots of the blocks before it).
+            #expect(throws: EventStoreError.self) { try LogDigest.proof(ofPosition: order[3].position, on: db) }
+            let now = try LogDigest.current(on: db)
+            let proof = try #require(try LogDigest.proof(ofPosition: order.last!.position, on: db))
+            #expect(proof.index == now.size - 1 && proof.root == now.root)
+            #expect(MerkleHash.verifyInclusion(eventHash: proof.leaf, index: proof.index, size: now.size, path: proof.path, root: now.root))
+        }
+    }
+
     /// Only the hash chains (as `verify` checks them), for showing what they miss.
     static func chainCheck(_ db: PostgresConnection) throws -> (VerificationProblem?, Int) {
         let scan = LogScan(through: [:])

@@ -153,6 +153,89 @@ import TestSupport
     }
 }
 
+/// Schema/018 keeps the digest tree in blocks of 256 leaves instead of a row per leaf and
+/// per node (008). An existing tree is converted, not recomputed from the events as they
+/// are at the upgrade: a digest issued before still verifies after, with the same root and
+/// proofs, and a change made later is named from the leaves as they were digested.
+@Suite struct DigestTreeUpgradeTests {
+    @Test func aTreeStoredBySchema008IsConvertedAndStillChecksTheDigestsItIssued() throws {
+        try TestDatabase.with(migrated: false) { url in
+            let db = try PostgresConnection(url: url)
+            let head = try Migrator(directory: TestDatabase.schemaDirectory)
+            try Migrator(migrations: head.migrations.filter { $0.version < 18 }).migrate(db)
+            // 700 events (2 complete blocks and 188 leaves), written as the owner: only the
+            // digest is looked at here, not the chains.
+            func insert(_ range: ClosedRange<Int>) throws {
+                try db.execute(
+                    script: """
+                        SET session_replication_role = replica;
+                        INSERT INTO events (stream, version, type, schema_version, payload, metadata, business_date, event_id, hash)
+                        SELECT 's-' || (g % 7), g, 'supply.received', 1, '{}', '{}', '2026-01-01', gen_random_uuid(), sha256(int8send(g))
+                        FROM generate_series(\(range.lowerBound), \(range.upperBound)) g;
+                        SET session_replication_role = origin;
+                        """)
+            }
+            try insert(1...700)
+            // The digest as the previous schema issued it: its tree stored by its own
+            // extend_log_digest(), and the root of the event hashes in log order.
+            #expect(try db.query("SELECT extend_log_digest()")[0].decode(Int64.self, at: 0) == 700)
+            func logOrder() throws -> [(position: Int64, hash: [UInt8])] {
+                try db.query("SELECT position, hash FROM events ORDER BY transaction_id, position").map {
+                    (try $0.decode(Int64.self, at: 0), try $0.decode(Bytes.self, at: 1).bytes)
+                }
+            }
+            let log = try logOrder()
+            let hashes = log.map(\.hash)
+            let issued = LogDigest(size: 700, root: MerkleHash.root(hashes[...]), position: log.last!.position, recordedAt: nil)
+
+            try head.migrate(db)
+            #expect(try db.query("SELECT count(*) FROM log_blocks")[0].decode(Int64.self, at: 0) == 2)
+            #expect(try db.query("SELECT count(*) FROM log_tail")[0].decode(Int64.self, at: 0) == 188)
+            // What was converted is what Schema/018 stores: each block's leaves (position and
+            // hash prefix) and its root, and every node above.
+            for row in try db.query("SELECT index, position, leaves FROM log_blocks ORDER BY index") {
+                let block = Int(try row.decode(Int64.self, at: 0))
+                var expected: [UInt8] = []
+                for (position, hash) in log[block * 256..<(block + 1) * 256] {
+                    expected += withUnsafeBytes(of: UInt64(position).bigEndian, Array.init) + hash.prefix(8)
+                }
+                #expect(try row.decode(Bytes.self, at: 2).bytes == expected)
+                #expect(try row.decode(Int64.self, at: 1) == log[block * 256 + 255].position)
+            }
+            for row in try db.query("SELECT level, index, hash FROM log_nodes") {
+                let level = try row.decode(Int.self, at: 0), index = Int(try row.decode(Int64.self, at: 1))
+                #expect(try row.decode(Bytes.self, at: 2).bytes == MerkleHash.root(hashes[(index << level)..<((index + 1) << level)]))
+            }
+            #expect(try db.query("SELECT count(*) FROM log_nodes WHERE level < 8")[0].decode(Int64.self, at: 0) == 0)
+
+            let digest = try LogDigest.current(on: db)
+            #expect(digest.size == 700 && digest.root == issued.root && digest.position == issued.position)
+            #expect(try issued.check(on: db) == .holds)
+            let proof = try #require(try LogDigest.proof(ofPosition: log[300].position, on: db))
+            #expect(MerkleHash.verifyInclusion(eventHash: hashes[300], index: 300, size: 700, path: proof.path, root: issued.root))
+
+            // It grows on from the converted tree as if 018 had stored it all.
+            try insert(701...1100)
+            let grown = try LogDigest.current(on: db)
+            #expect(grown.root == MerkleHash.root(try logOrder().map(\.hash)[...]))
+            #expect(try db.query("SELECT count(*) FROM log_blocks")[0].decode(Int64.self, at: 0) == 4)
+
+            // A change after the upgrade, in a converted block, is named.
+            try db.execute(
+                script: """
+                    SET session_replication_role = replica;
+                    UPDATE events SET hash = sha256(hash) WHERE position = \(log[40].position);
+                    SET session_replication_role = origin;
+                    """)
+            guard case .differs(let position, let message) = try issued.check(on: db) else {
+                Issue.record("the digest still holds")
+                return
+            }
+            #expect(position == log[40].position && message.contains("changed"), "\(message)")
+        }
+    }
+}
+
 @Suite struct LedgerLockTests {
     @Test func aLoginWithNoGrantsCannotTakeOrStallTheProjectionLocks() throws {
         try TestDatabase.with { url in
