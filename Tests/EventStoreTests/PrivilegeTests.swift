@@ -23,8 +23,10 @@ import TestSupport
         return .object(object)
     }
 
-    func callAppend(_ db: PostgresConnection, _ events: [JSON], key: String? = nil, hash: String? = nil) throws {
-        try db.query("SELECT position FROM append_events('[]', $1, $2, $3)", [JSON.array(events), key, hash])
+    func callAppend(
+        _ db: PostgresConnection, _ events: [JSON], key: String? = nil, hash: String? = nil, expecting: [JSON] = []
+    ) throws {
+        try db.query("SELECT position FROM append_events($1, $2, $3, $4)", [JSON.array(expecting), JSON.array(events), key, hash])
     }
 
     func counts(_ db: PostgresConnection) throws -> [Int] {
@@ -119,6 +121,15 @@ import TestSupport
                      [sent("s-2", version: 1), sent("s-2", version: 2, previous: headHash)], "does not link"),
                     ("a short hash", [sent("s-2", version: 1, ["hash": "abcd"])], "32 bytes"),
                     ("a hash that is not hex", [sent("s-2", version: 1, ["hash": .string(String(repeating: "zz", count: 32))])], "32 bytes"),
+                    // Schema/016 checks hex by trimming, not by a regular expression: the
+                    // same strings pass.
+                    ("a hash in upper-case hex", [sent("s-2", version: 1, ["hash": .string(String(repeating: "AB", count: 32))])], "32 bytes"),
+                    ("a hash of 65 hex digits", [sent("s-2", version: 1, ["hash": .string(String(repeating: "a", count: 65))])], "32 bytes"),
+                    ("a hash with a trailing newline", [sent("s-2", version: 1, ["hash": .string(String(repeating: "a", count: 63) + "\n")])], "32 bytes"),
+                    ("no hash", [sent("s-2", version: 1, ["hash": .null])], "32 bytes"),
+                    ("no stream", [sent("s-2", version: 1, ["stream": .null])], "needs a stream"),
+                    ("version 0", [sent("s-2", version: 0)], "version from 1"),
+                    ("a refused event after a good one", [sent("s-2", version: 1), sent("s-3", version: 1, ["hash": "ab"])], "32 bytes"),
                     ("no events", [], "no events"),
                 ]
                 for (what, events, message) in refused {
@@ -146,6 +157,43 @@ import TestSupport
                 }
                 try callAppend(app, [sent("s-1", version: 2, previous: headHash), sent("s-2", version: 1)])
                 #expect(try counts(owner) == [3, 0])
+
+                // With the stream heads expected, as the command handler sends them (Schema/016
+                // links an event to the head it read for the expectation): the same refusals.
+                let ab = String(repeating: "ab", count: 32)
+                let heads: [JSON] = [["stream": "s-1", "version": 2], ["stream": "s-2", "version": 1]]
+                let refusedAtTheHeads: [(String, [JSON], String)] = [
+                    ("a gap after the expected head", [sent("s-1", version: 4, previous: ab)], "versions continue the stream"),
+                    ("an event that does not link to the expected head", [sent("s-1", version: 3, previous: headHash)], "does not link"),
+                    ("a first event on a stream that exists", [sent("s-2", version: 1)], "stream s-2 is at version 1"),
+                    ("a second event that does not link to the first",
+                     [sent("s-1", version: 3, previous: ab), sent("s-1", version: 4, previous: ab)], "does not link"),
+                    ("an event repeating the version before it",
+                     [sent("s-1", version: 3, previous: ab), sent("s-1", version: 3, previous: ab)], "expected 2"),
+                ]
+                for (what, events, message) in refusedAtTheHeads {
+                    #expect(Comment(rawValue: what)) {
+                        try callAppend(app, events, key: "k-\(what)", hash: "h", expecting: heads)
+                    } throws: { error in
+                        "\(error)".contains(message)
+                    }
+                }
+                #expect(try counts(owner) == [3, 0])
+                // Several events of one stream in one call, each linking to the one before it.
+                try callAppend(
+                    app,
+                    [sent("s-1", version: 3, previous: ab), sent("s-2", version: 2, previous: ab),
+                     sent("s-1", version: 4, previous: ab)],
+                    key: "k-1", hash: "h", expecting: heads)
+                #expect(try counts(owner) == [6, 1])
+                #expect(
+                    try owner.query(
+                        """
+                        SELECT positions = (SELECT array_agg(position ORDER BY position) FROM events
+                                            WHERE (stream, version) IN (('s-1', 3), ('s-2', 2), ('s-1', 4)))
+                        FROM idempotency_keys WHERE key = 'k-1'
+                        """)[0].decode(Bool.self, at: 0))
+                #expect(try EventStore(connection: owner).readStream("s-1").map(\.version) == [1, 2, 3, 4])
             }
         }
     }
