@@ -127,7 +127,6 @@ import TestSupport
                     ("a hash of 65 hex digits", [sent("s-2", version: 1, ["hash": .string(String(repeating: "a", count: 65))])], "32 bytes"),
                     ("a hash with a trailing newline", [sent("s-2", version: 1, ["hash": .string(String(repeating: "a", count: 63) + "\n")])], "32 bytes"),
                     ("no hash", [sent("s-2", version: 1, ["hash": .null])], "32 bytes"),
-                    ("no stream", [sent("s-2", version: 1, ["stream": .null])], "needs a stream"),
                     ("version 0", [sent("s-2", version: 0)], "version from 1"),
                     ("a refused event after a good one", [sent("s-2", version: 1), sent("s-3", version: 1, ["hash": "ab"])], "32 bytes"),
                     ("no events", [], "no events"),
@@ -167,7 +166,7 @@ import TestSupport
                     ("an event that does not link to the expected head", [sent("s-1", version: 3, previous: headHash)], "does not link"),
                     ("a first event on a stream that exists", [sent("s-2", version: 1)], "stream s-2 is at version 1"),
                     ("a second event that does not link to the first",
-                     [sent("s-1", version: 3, previous: ab), sent("s-1", version: 4, previous: ab)], "does not link"),
+                     [sent("s-1", version: 3, previous: ab), sent("s-1", version: 4, previous: headHash)], "does not link"),
                     ("an event repeating the version before it",
                      [sent("s-1", version: 3, previous: ab), sent("s-1", version: 3, previous: ab)], "expected 2"),
                 ]
