@@ -3,6 +3,7 @@ import Foundation
 import JSON
 import Ledger
 import Postgres
+import Synchronization
 
 /// Snapshots that let `--as-of`, `--known-at` and `--as-issued` reports answer without
 /// folding the whole log (Schema/015_time_travel_snapshots.sql).
@@ -174,7 +175,7 @@ extension ReportHistory {
             let log = EventLog(connection: db)
             var last: Checkpoint?
             var folded = 0
-            try log.forEachPage(after: from, pageSize: pageSize, filter: EventLog.Filter(withoutReversed: false)) { page in
+            try forEachPage(of: log, after: from, pageSize: pageSize) { page in
                 var reversed: [Int64] = []
                 for entry in page { if case .entry(let e) = entry.event.fact { reversed.append(e.reverses) } }
                 let originals = try log.events(at: reversed)
@@ -205,6 +206,36 @@ extension ReportHistory {
                       AND (transaction_id, position) <= ($5::text::xid8, $2::bigint)) AS covered
                 """, [Int64(last.transactionID), last.position, String(from.transactionID), from.position, String(last.transactionID)])
             return folded
+        }
+    }
+
+    /// The pages of the settled log after `checkpoint`, reversals included, each decoded on
+    /// every core (an event's JSON and type need nothing but itself) and then handed to
+    /// `body` in log order on this thread, which alone uses the connection.
+    static func forEachPage(of log: EventLog, after checkpoint: Checkpoint, pageSize: Int, _ body: ([LoggedEvent]) throws -> Void)
+        throws
+    {
+        var cursor = checkpoint
+        while true {
+            let rows = try log.rows(after: cursor, limit: pageSize, filter: EventLog.Filter(withoutReversed: false))
+            guard let lastRow = rows.last else { return }
+            cursor = try EventLog.checkpoint(lastRow)
+            let parts = max(1, min(ProcessInfo.processInfo.activeProcessorCount, rows.count / 256))
+            let decoded = Mutex<[[LoggedEvent]]>(Array(repeating: [], count: parts))
+            let failure = Mutex<(any Error)?>(nil)
+            DispatchQueue.concurrentPerform(iterations: parts) { part in
+                var events: [LoggedEvent] = []
+                events.reserveCapacity(rows.count / parts + 1)
+                do {
+                    for i in (rows.count * part / parts)..<(rows.count * (part + 1) / parts) { events.append(try EventLog.decode(rows[i])) }
+                } catch {
+                    failure.withLock { if $0 == nil { $0 = error } }
+                }
+                decoded.withLock { $0[part] = events }
+            }
+            if let error = failure.withLock({ $0 }) { throw error }
+            try body(decoded.withLock { $0.flatMap { $0 } })
+            if rows.count < pageSize { return }
         }
     }
 
