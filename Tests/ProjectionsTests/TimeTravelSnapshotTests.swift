@@ -407,6 +407,54 @@ private func yen(_ amount: Int64) -> Money { Money(minorUnits: amount, currency:
         }
     }
 
+    /// A history kept before Schema/019 (no latest business date, no positions) migrates to
+    /// one that answers exactly: 019 reads the latest business date of the events it covers,
+    /// and its entries, having no positions, are folded again mid-month as before.
+    @Test func aHistoryKeptBefore019MigratesAndAnswersExactly() throws {
+        try TestDatabase.with(migrated: false) { url in
+            let db = try PostgresConnection(url: url)
+            let head = try Migrator(directory: TestDatabase.schemaDirectory)
+            try Migrator(migrations: head.migrations.filter { $0.version < 19 }).migrate(db)
+            let log = RawLog(db)
+            try log.append(.lab(.planned(lab: "lab-a", name: "Lab", city: "Tokyo", budget: yen(1_000_000))), "2024-02-05")
+            try log.append(.lab(.expenseRecorded(lab: "lab-a", category: .compute, amount: yen(100), description: nil)), "2024-02-10")
+            try log.append(.lab(.expenseRecorded(lab: "lab-a", category: .staff, amount: yen(7), description: nil)), "2024-02-20")
+            try log.append(.supply(.received(sku: "h100", quantity: 10)), "2024-03-05")
+            let runner = ProjectionRunner(connection: db)
+            runner.keepsHistory = false
+            try runner.runOnce()
+            // The history as 015's projector kept it: each row's month-end state, and its checkpoint.
+            try db.execute(script: """
+                INSERT INTO projections.report_history (projection, key, month, gone, state)
+                SELECT 'labs', lab, '2024-02-29', false, to_jsonb(l) FROM projections.labs l;
+                INSERT INTO projections.report_history (projection, key, month, gone, state)
+                SELECT 'supply', sku, '2024-03-31', false, to_jsonb(s) FROM projections.supply s;
+                UPDATE projections.history_checkpoint SET
+                    transaction_id = (SELECT transaction_id::text::bigint FROM events ORDER BY position DESC LIMIT 1),
+                    position = (SELECT max(position) FROM events), max_recorded_at = (SELECT max(recorded_at) FROM events);
+                """)
+            let covered = try Self.historyCheckpoint(db)
+            try head.migrate(db)
+            #expect(try db.query("SELECT max_business_date::text FROM reporting.history_checkpoint")[0].decode(String.self, at: 0) == "2024-03-05")
+            #expect(try db.query("SELECT count(*)::int FROM reporting.report_history WHERE NOT ordered AND positions IS NULL")[0]
+                .decode(Int.self, at: 0) == 2)
+            #expect(try Self.historyCheckpoint(db) == covered)
+            let views = [
+                ReportView(asOf: try Day("2024-02-15")), ReportView(asOf: try Day("2024-02-29")), ReportView(asOf: try Day("2024-03-04")),
+                ReportView(asOf: try Day("2099-12-31")),
+                ReportView(knownAt: try db.query("SELECT max(recorded_at) FROM events")[0].decode(Timestamp.self, at: 0)),
+            ]
+            #expect(try Self.spent(db, views[0]) == 100)
+            for view in views { try Self.expectSame(db, view) }
+            // The next run carries on from it.
+            try log.append(.lab(.expenseRecorded(lab: "lab-a", category: .staff, amount: yen(5), description: nil)), "2024-02-25")
+            try ProjectionRunner(connection: db).runOnce()
+            #expect(try Self.historyCheckpoint(db) > covered)
+            #expect(try Self.spent(db, ReportView(asOf: try Day("2024-02-26"))) == 112)
+            for view in views { try Self.expectSame(db, view) }
+        }
+    }
+
     /// A database with no history yet (upgraded from before 015) answers by folding, and the
     /// next run builds the history.
     @Test func withoutAHistoryReportsFoldTheLogAndTheNextRunBuildsIt() throws {
