@@ -148,7 +148,7 @@ public struct LedgerAudit: Sendable {
         let (name, fields) = flags(recording: event)
         do throws(ValueError) {
             let parsed = try LedgerCommand.parse(name: name, fields: fields, today: event.date)
-            guard parsed.fields == fields else {
+            guard parsed.arguments.hasFields(fields) else {
                 throw ValueError("its values do not read back as given (\(parsed.canonicalJSON.canonicalString))")
             }
             return parsed

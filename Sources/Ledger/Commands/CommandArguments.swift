@@ -13,12 +13,16 @@ public struct CommandArguments: Sendable, Equatable {
     /// bad usage naming the flag and how to fix it.
     init(_ spec: any CommandSpec.Type, fields: [String: String], today: Day) throws(ValueError) {
         let flags = spec.flags
-        for key in fields.keys.sorted() where !flags.contains(where: { $0.name == key }) {
-            throw ValueError(
-                "--\(key): not a flag of \(spec.name) — it takes \(flags.map { "--" + $0.name }.joined(separator: ", "))")
+        // Checked without sorting or copying anything unless a flag is wrong (verify's audit
+        // parses every event of the log this way); the error names the first in order.
+        if fields.keys.contains(where: { key in !flags.contains(where: { $0.name == key }) }) {
+            for key in fields.keys.sorted() where !flags.contains(where: { $0.name == key }) {
+                throw ValueError(
+                    "--\(key): not a flag of \(spec.name) — it takes \(flags.map { "--" + $0.name }.joined(separator: ", "))")
+            }
         }
-        let required = flags.filter(\.isRequired)
-        for flag in required where fields[flag.name] == nil {
+        for flag in flags where flag.isRequired && fields[flag.name] == nil {
+            let required = flags.filter(\.isRequired)
             throw ValueError(
                 "--\(flag.name): missing — \(spec.name) needs \(required.map { "--" + $0.name }.joined(separator: ", "))")
         }
@@ -81,6 +85,12 @@ public struct CommandArguments: Sendable, Equatable {
 
     /// The canonical text of every value given (and of the business date), by flag name.
     public var fields: [String: String] { values.mapValues(\.canonicalText) }
+
+    /// Whether `fields` are exactly these values' canonical texts (`self.fields == fields`,
+    /// without building the dictionary: verify's audit asks it of every event).
+    public func hasFields(_ fields: [String: String]) -> Bool {
+        values.count == fields.count && values.allSatisfy { fields[$0.key] == $0.value.canonicalText }
+    }
 
     // MARK: Typed reads for `CommandSpec.action(_:)`
 
