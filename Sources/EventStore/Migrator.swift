@@ -139,8 +139,13 @@ public struct Migrator {
         do {
             try db.execute(script: Self.createTable)
         } catch {
-            // Another run created it at the same instant: it exists now.
-            guard error.isUniqueViolation || error.sqlState == PostgresError.Code.duplicateTable else { throw error }
+            // Another run created it at the same instant: it exists now. PostgreSQL reports
+            // that as a unique violation, a duplicate table, or (when the two collide on the
+            // table's row type) a duplicate object — seen once in the full suite under load.
+            guard
+                error.isUniqueViolation || error.sqlState == PostgresError.Code.duplicateTable
+                    || error.sqlState == PostgresError.Code.duplicateObject
+            else { throw error }
         }
         let applied = try appliedChecksums(db)
         try checkUnmodified(applied)

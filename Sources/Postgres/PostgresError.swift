@@ -69,6 +69,9 @@ public struct PostgresError: Error, Sendable, CustomStringConvertible {
         public static let invalidSchemaName = "3F000"
         /// CREATE of a table that another migrator created meanwhile.
         public static let duplicateTable = "42P07"
+        /// A name taken by another object, e.g. a table's row type created by a concurrent
+        /// `CREATE TABLE IF NOT EXISTS` at the same instant.
+        public static let duplicateObject = "42710"
         /// The ledger's own, raised by `append_events` and `append_staged_events`: a stream is
         /// not at the version the command was decided against, or another writer took the
         /// version meanwhile (DETAIL is JSON: stream, expected, actual; Schema/014).
