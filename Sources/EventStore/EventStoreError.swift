@@ -10,6 +10,9 @@ public enum EventStoreError: Error, Sendable, CustomStringConvertible {
     case idempotencyKeyReused(key: String)
     /// The event tables do not exist: run `ledger db migrate`.
     case notMigrated
+    /// The log no longer holds what was digested (a proof cannot be given): a data error,
+    /// like `verify` finding one, not a failure of the tool.
+    case tamperedLog(String)
     case database(PostgresError)
 
     public var description: String {
@@ -22,6 +25,8 @@ public enum EventStoreError: Error, Sendable, CustomStringConvertible {
             return "idempotency key '\(key)' was already used for a different command; use a new key"
         case .notMigrated:
             return "the database schema is not migrated; run `ledger db migrate`"
+        case .tamperedLog(let message):
+            return message
         case .database(let error):
             return error.description
         }

@@ -359,10 +359,8 @@ struct LogTree {
         guard hashes.count == Int(Self.blockSize), let stored = try storedNode(level: Self.blockLevel, index: index),
             MerkleHash.root(hashes[...]) == stored
         else {
-            throw EventStoreError.database(
-                PostgresError(
-                    kind: .client,
-                    message: "the events of leaves \(first)…\(first + Self.blockSize - 1) of the log's digest tree are no longer the ones digested (an event was changed, deleted or moved since): no proof can be given — ledger verify --digest with an earlier digest names the first difference"))
+            throw EventStoreError.tamperedLog(
+                "the events of leaves \(first)…\(first + Self.blockSize - 1) of the log's digest tree are no longer the ones digested (an event was changed, deleted or moved since): no proof can be given — ledger verify --digest with an earlier digest names the first difference")
         }
         blocks[index] = (positions, hashes)
         return (positions, hashes)

@@ -65,6 +65,7 @@ enum CLIError: Error {
             case .conflict: return .conflict("\(e) — retry the command")
             case .idempotencyKeyReused: return .rejected(e.description)
             case .notMigrated: return .unavailable(e.description)
+            case .tamperedLog: return .rejected(e.description)
             case .database(let pg): return from(pg)
             }
         case let e as PostgresError:
