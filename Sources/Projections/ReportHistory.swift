@@ -564,9 +564,64 @@ extension ReportHistory {
         _ type: Row.Type, _ view: ReportView, history: Checkpoint, recordedBy: Timestamp?, datedBy: SQLDate?,
         on db: PostgresConnection, readable: Bool
     ) throws -> (rows: [String: Row], checkpoint: Checkpoint)? {
+        guard let projected = try currentCheckpoint(
+            Row.projection, view, history: history, recordedBy: recordedBy, datedBy: datedBy, on: db, readable: readable)
+        else { return nil }
+        var rows: [String: Row] = [:]
+        try db.forEachRow("SELECT \(Row.loadColumns) FROM \(readable ? Row.readable : Row.table)") { row in
+            let value = try Row(row: row)
+            rows[value.key] = value
+        }
+        return (rows, projected)
+    }
+
+    /// Whether `view` of this report is exactly its current state and nothing more: the
+    /// projection's rows count for it (`currentState`) and no event after their checkpoint
+    /// does. Then `ledger report` prints the projection's stored pages (rendered once, as
+    /// for the current state) instead of rendering every row again. Not for the portfolio:
+    /// its rows' startup names are looked up by the view (`rows`), its pages hold the
+    /// projection's. Run it in the repeatable-read transaction that reads the pages.
+    public static func isCurrentState(_ name: ProjectionName, _ view: ReportView, on db: PostgresConnection, readable: Bool)
+        throws -> Bool
+    {
+        guard view.isFolded, view.through == nil, name != .portfolio else { return false }
+        let meta = try db.query(
+            "SELECT transaction_id, position, max_recorded_at, max_business_date FROM reporting.history_checkpoint",
+            prepared: true)
+        guard let meta = meta.first else { return false }
+        let covered = Checkpoint(
+            transactionID: UInt64(try meta.decode(Int64.self, at: 0)), position: try meta.decode(Int64.self, at: 1))
+        let recordedBy = try meta.decode(Timestamp?.self, at: 2)
+        if let knownAt = view.knownAt, covered != .start {
+            guard let recordedBy, recordedBy <= knownAt else { return false }
+        }
+        guard let projected = try currentCheckpoint(
+            name, view, history: covered, recordedBy: recordedBy, datedBy: try meta.decode(SQLDate?.self, at: 3), on: db,
+            readable: readable)
+        else { return false }
+        let log = EventLog(connection: db, readable: readable)
+        var tail = name.logFilter
+        tail.types.append("entry.reversed")
+        tail.after = projected
+        tail.asOf = view.asOf
+        tail.knownAt = view.knownAt
+        tail.settledOnly = false
+        tail.withoutReversed = false
+        var sql: SQL = "SELECT 1 FROM \(literal: log.relation) WHERE true"
+        sql += tail.conditions(log: log.logTable)
+        sql += "\nLIMIT 1"
+        return try db.query(sql.text, sql.binds).isEmpty
+    }
+
+    /// The projection's checkpoint, when every event up to it counts for `view` (see
+    /// `currentState`), else nil.
+    static func currentCheckpoint(
+        _ name: ProjectionName, _ view: ReportView, history: Checkpoint, recordedBy: Timestamp?, datedBy: SQLDate?,
+        on db: PostgresConnection, readable: Bool
+    ) throws -> Checkpoint? {
         let found = try db.query(
             "SELECT transaction_id, position FROM \(readable ? "reporting.checkpoints" : "projections.checkpoints") WHERE projection = $1",
-            [Row.projection.rawValue], prepared: true)
+            [name.rawValue], prepared: true)
         guard let found = found.first else { return nil }
         let projected = Checkpoint(
             transactionID: UInt64(try found.decode(Int64.self, at: 0)), position: try found.decode(Int64.self, at: 1))
@@ -593,12 +648,7 @@ extension ReportHistory {
         }
         if let asOf = view.asOf, let datedBy, datedBy > asOf { return nil }
         if let knownAt = view.knownAt, let recordedBy, recordedBy > knownAt { return nil }
-        var rows: [String: Row] = [:]
-        try db.forEachRow("SELECT \(Row.loadColumns) FROM \(readable ? Row.readable : Row.table)") { row in
-            let value = try Row(row: row)
-            rows[value.key] = value
-        }
-        return (rows, projected)
+        return projected
     }
 
     /// The report for `view` from the snapshots, or nil when they cannot answer it exactly

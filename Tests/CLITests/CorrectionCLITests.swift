@@ -25,6 +25,47 @@ import TestSupport
         return String(try db.query("SELECT max(position) FROM events WHERE type = $1", [type])[0].decode(Int64.self, at: 0))
     }
 
+    /// As of a date after every event, with nothing after the projection's checkpoint, a
+    /// report is the current state: printed from its stored pages, byte for byte what
+    /// printing the folded rows gives.
+    @Test func asOfAfterEveryEventPrintsTheStoredPagesByteForByteAsTheFoldedRows() throws {
+        try withLedger { ledger in
+            for step in Self.setup { #expect(try ledger.run(step).status == 0, "\(step)") }
+            #expect(try ledger.run(["projections", "run"]).status == 0)
+            func printed() throws -> [String: String] {
+                var out: [String: String] = [:]
+                for report in ["labs", "orders", "supply"] {
+                    for format in ["table", "json", "csv"] {
+                        let p = try ledger.run(["report", report, "--as-of", "2099-12-31", "--format", format])
+                        #expect(p.status == 0, "\(p.stderr)")
+                        out["\(report) \(format)"] = p.stdout
+                    }
+                }
+                return out
+            }
+            // An event on each report not projected yet: the rows are folded and printed.
+            for step: [String] in [
+                ["lab", "expense", "--lab", "tokyo-ai-lab", "--category", "compute", "--amount", "5", "--currency", "JPY"],
+                ["order", "invoice", "--order", "ntt-001", "--amount", "1000", "--currency", "JPY"],
+                ["supply", "receive", "--sku", "h100", "--quantity", "3"],
+            ] {
+                #expect(try ledger.run(step).status == 0, "\(step)")
+            }
+            let folded = try printed()
+            #expect(folded["supply csv"]?.contains("h100,103,40,0,63") == true, "\(folded["supply csv"] ?? "")")
+            #expect(folded["labs table"]?.hasPrefix("labs as of 2099-12-31") == true, "\(folded["labs table"] ?? "")")
+            // Projected: the same bytes, now from the pages.
+            #expect(try ledger.run(["projections", "run"]).status == 0)
+            #expect(try printed() == folded)
+            // The pages are what is printed (so the test can fail) — and only as of a date on
+            // or after every event.
+            let db = try PostgresConnection(url: ledger.databaseURL!)
+            try db.query("UPDATE projections.report_pages SET csv = replace(csv, 'h100', 'h200') WHERE projection = 'supply'")
+            #expect(try ledger.run(["report", "supply", "--as-of", "2099-12-31", "--format", "csv"]).stdout.contains("h200"))
+            #expect(try !ledger.run(["report", "supply", "--as-of", "2026-09-30", "--format", "csv"]).stdout.contains("h200"))
+        }
+    }
+
     @Test func asIssuedReportsStayByteIdenticalWhateverIsReversedOrAppendedLater() throws {
         try withLedger { ledger in
             for step in Self.setup { #expect(try ledger.run(step).status == 0, "\(step)") }
