@@ -182,6 +182,80 @@ func eventCount(_ db: PostgresConnection) throws -> Int {
         }
     }
 
+    /// The same race for an import batch: the batch waits for the writer that took the
+    /// version, then fails whole as a conflict naming the stream (LE001's DETAIL), and
+    /// neither its events nor its keys are kept.
+    @Test func aVersionTakenConcurrentlyFailsABulkAppendAsAConflictNamingItsStream() throws {
+        try TestDatabase.with { url in
+            // Used by one thread at a time: here, then by the thread that commits it.
+            nonisolated(unsafe) let first = try PostgresConnection(url: url)
+            try EventStore(connection: first).append([event("s-1")], expecting: ["s-1": .noStream])
+            let head = try EventStore(connection: first).readStream("s-1").last!
+            try first.execute(script: "BEGIN")
+            try EventStore(connection: first).append([event("s-1")], expecting: ["s-1": .exactly(1)])
+            let results = runConcurrently(2) { i -> String in
+                if i == 0 {
+                    let second = EventStore(connection: try PostgresConnection(url: url, applicationName: "second"))
+                    do {
+                        try second.appendInBulk(
+                            [
+                                BulkCommand(events: [event("s-2")], idempotencyKey: "k-2", commandHash: "h-2"),
+                                BulkCommand(events: [event("s-1")], idempotencyKey: "k-1", commandHash: "h-1"),
+                            ],
+                            heads: ["s-1": StreamHead(version: head.version, hash: head.hash), "s-2": .empty])
+                        return "appended"
+                    } catch {
+                        return "\(error)"
+                    }
+                }
+                let watcher = try PostgresConnection(url: url)
+                for _ in 0..<400 {
+                    let waiting = try watcher.query(
+                        """
+                        SELECT count(*)::int FROM pg_stat_activity
+                        WHERE datname = current_database() AND application_name = 'second' AND wait_event_type = 'Lock'
+                        """)[0].decode(Int.self, at: 0)
+                    if waiting > 0 { break }
+                    usleep(25_000)
+                }
+                try first.execute(script: "COMMIT")
+                return ""
+            }
+            let outcome = try results[0].get()
+            _ = try results[1].get()
+            #expect(outcome == EventStoreError.conflict(stream: "s-1", expected: 1, actual: 2).description)
+            let db = try PostgresConnection(url: url)
+            #expect(try eventCount(db) == 2)
+            #expect(try db.query("SELECT count(*)::int FROM events WHERE stream = 's-2'")[0].decode(Int.self, at: 0) == 0)
+            #expect(try db.query("SELECT count(*)::int FROM idempotency_keys")[0].decode(Int.self, at: 0) == 0)
+        }
+    }
+
+    /// Each key of a bulk append names exactly its own command's events, however many each
+    /// command appended; a command without a key gets no row.
+    @Test func aBulkAppendKeysEachCommandWithItsOwnPositions() throws {
+        try TestDatabase.with { url in
+            let db = try PostgresConnection(url: url)
+            let store = EventStore(connection: db)
+            try store.append([event("s-0")])
+            try store.appendInBulk(
+                [
+                    BulkCommand(events: [event("s-1")], idempotencyKey: "k-1", commandHash: "h-1"),
+                    BulkCommand(events: [event("s-2"), event("s-3"), event("s-2")], idempotencyKey: "k-2", commandHash: "h-2"),
+                    BulkCommand(events: [event("s-4")]),
+                    BulkCommand(events: [event("s-1"), event("s-4")], idempotencyKey: "k-3", commandHash: "h-3"),
+                ],
+                heads: [:])
+            let keys = try db.query("SELECT key, command_hash, positions::text FROM idempotency_keys ORDER BY key").map {
+                [try $0.decode(String.self, at: 0), try $0.decode(String.self, at: 1), try $0.decode(String.self, at: 2)]
+            }
+            #expect(keys == [["k-1", "h-1", "{2}"], ["k-2", "h-2", "{3,4,5}"], ["k-3", "h-3", "{7,8}"]])
+            // A retried command finds its events by its key.
+            let again = try store.append([event("s-9")], idempotencyKey: "k-2", commandHash: "h-2")
+            #expect(again.replayed && again.events.map(\.position) == [3, 4, 5])
+        }
+    }
+
     @Test func concurrentRetriesWithOneIdempotencyKeyAppendOnce() throws {
         try TestDatabase.with { url in
             let results = runConcurrently(6) { i in
