@@ -575,6 +575,22 @@ extension ReportHistory {
         return (rows, projected)
     }
 
+    /// What the history covers (`reporting.history_checkpoint`, Schema/015 and 019): the log
+    /// position it is folded through, and the latest recorded time and business date among the
+    /// events it covers; nil when there is no checkpoint row.
+    static func historyCoverage(on db: PostgresConnection) throws
+        -> (covered: Checkpoint, recordedBy: Timestamp?, datedBy: SQLDate?)?
+    {
+        guard let meta = try db.query(
+            "SELECT transaction_id, position, max_recorded_at, max_business_date FROM reporting.history_checkpoint",
+            prepared: true
+        ).first else { return nil }
+        return (
+            Checkpoint(transactionID: UInt64(try meta.decode(Int64.self, at: 0)), position: try meta.decode(Int64.self, at: 1)),
+            try meta.decode(Timestamp?.self, at: 2), try meta.decode(SQLDate?.self, at: 3)
+        )
+    }
+
     /// Whether `view` of this report is exactly its current state and nothing more: the
     /// projection's rows count for it (`currentState`) and no event after their checkpoint
     /// does. Then `ledger report` prints the projection's stored pages (rendered once, as
@@ -585,19 +601,13 @@ extension ReportHistory {
         throws -> Bool
     {
         guard view.isFolded, view.through == nil, name != .portfolio else { return false }
-        let meta = try db.query(
-            "SELECT transaction_id, position, max_recorded_at, max_business_date FROM reporting.history_checkpoint",
-            prepared: true)
-        guard let meta = meta.first else { return false }
-        let covered = Checkpoint(
-            transactionID: UInt64(try meta.decode(Int64.self, at: 0)), position: try meta.decode(Int64.self, at: 1))
-        let recordedBy = try meta.decode(Timestamp?.self, at: 2)
+        guard let coverage = try historyCoverage(on: db) else { return false }
+        let (covered, recordedBy, datedBy) = coverage
         if let knownAt = view.knownAt, covered != .start {
             guard let recordedBy, recordedBy <= knownAt else { return false }
         }
         guard let projected = try currentCheckpoint(
-            name, view, history: covered, recordedBy: recordedBy, datedBy: try meta.decode(SQLDate?.self, at: 3), on: db,
-            readable: readable)
+            name, view, history: covered, recordedBy: recordedBy, datedBy: datedBy, on: db, readable: readable)
         else { return false }
         let log = EventLog(connection: db, readable: readable)
         var tail = name.logFilter
@@ -674,23 +684,18 @@ extension ReportHistory {
             ) { row in _ = try row.withBytes(at: 0) { try states.add($0) } }
             return try states.decode().sorted { $0.key < $1.key }
         }
-        let meta = try db.query(
-            "SELECT transaction_id, position, max_recorded_at, max_business_date FROM reporting.history_checkpoint",
-            prepared: true)
-        guard let meta = meta.first else { return nil }
-        let covered = Checkpoint(
-            transactionID: UInt64(try meta.decode(Int64.self, at: 0)), position: try meta.decode(Int64.self, at: 1))
+        guard let coverage = try historyCoverage(on: db) else { return nil }
+        let (covered, recordedBy, datedBy) = coverage
         if let knownAt = view.knownAt, covered != .start {
             // Every event the history covers must count: all recorded by then.
-            guard let latest = try meta.decode(Timestamp?.self, at: 2), latest <= knownAt else { return nil }
+            guard let latest = recordedBy, latest <= knownAt else { return nil }
         }
         var rows: [String: Row] = [:]
         var refold = Set<String>()
         // Where the rows read stand in the log: the fold goes on from there.
         var after = covered
         if let current = try currentState(
-            Row.self, view, history: covered, recordedBy: try meta.decode(Timestamp?.self, at: 2),
-            datedBy: try meta.decode(SQLDate?.self, at: 3), on: db, readable: readable)
+            Row.self, view, history: covered, recordedBy: recordedBy, datedBy: datedBy, on: db, readable: readable)
         {
             rows = current.rows
             after = current.checkpoint
