@@ -144,37 +144,9 @@ func eventCount(_ db: PostgresConnection) throws -> Int {
     /// DETAIL — not a unique violation whose stream was sliced out of its message text.
     @Test func aVersionTakenConcurrentlyIsAConflictNamingItsStream() throws {
         try TestDatabase.with { url in
-            // Used by one thread at a time: here, then by the thread that commits it.
-            nonisolated(unsafe) let first = try PostgresConnection(url: url)
-            try EventStore(connection: first).append([event("s-1")], expecting: ["s-1": .noStream])
-            try first.execute(script: "BEGIN")
-            try EventStore(connection: first).append([event("s-1")], expecting: ["s-1": .exactly(1)])
-            let results = runConcurrently(2) { i -> String in
-                if i == 0 {
-                    let second = EventStore(connection: try PostgresConnection(url: url, applicationName: "second"))
-                    do {
-                        try second.append([event("s-1"), event("s-2")], expecting: ["s-1": .exactly(1), "s-2": .noStream])
-                        return "appended"
-                    } catch {
-                        return "\(error)"
-                    }
-                }
-                // Once the second waits for the first (its insert of version 2), let the first commit.
-                let watcher = try PostgresConnection(url: url)
-                for _ in 0..<400 {
-                    let waiting = try watcher.query(
-                        """
-                        SELECT count(*)::int FROM pg_stat_activity
-                        WHERE datname = current_database() AND application_name = 'second' AND wait_event_type = 'Lock'
-                        """)[0].decode(Int.self, at: 0)
-                    if waiting > 0 { break }
-                    usleep(25_000)
-                }
-                try first.execute(script: "COMMIT")
-                return ""
+            let outcome = try Self.raceAgainstAnOpenAppend(url: url) { second, _ in
+                try second.append([event("s-1"), event("s-2")], expecting: ["s-1": .exactly(1), "s-2": .noStream])
             }
-            let outcome = try results[0].get()
-            _ = try results[1].get()
             #expect(outcome == EventStoreError.conflict(stream: "s-1", expected: 1, actual: 2).description)
             let db = try PostgresConnection(url: url)
             #expect(try eventCount(db) == 2)
@@ -187,48 +159,61 @@ func eventCount(_ db: PostgresConnection) throws -> Int {
     /// neither its events nor its keys are kept.
     @Test func aVersionTakenConcurrentlyFailsABulkAppendAsAConflictNamingItsStream() throws {
         try TestDatabase.with { url in
-            // Used by one thread at a time: here, then by the thread that commits it.
-            nonisolated(unsafe) let first = try PostgresConnection(url: url)
-            try EventStore(connection: first).append([event("s-1")], expecting: ["s-1": .noStream])
-            let head = try EventStore(connection: first).readStream("s-1").last!
-            try first.execute(script: "BEGIN")
-            try EventStore(connection: first).append([event("s-1")], expecting: ["s-1": .exactly(1)])
-            let results = runConcurrently(2) { i -> String in
-                if i == 0 {
-                    let second = EventStore(connection: try PostgresConnection(url: url, applicationName: "second"))
-                    do {
-                        try second.appendInBulk(
-                            [
-                                BulkCommand(events: [event("s-2")], idempotencyKey: "k-2", commandHash: "h-2"),
-                                BulkCommand(events: [event("s-1")], idempotencyKey: "k-1", commandHash: "h-1"),
-                            ],
-                            heads: ["s-1": StreamHead(version: head.version, hash: head.hash), "s-2": .empty])
-                        return "appended"
-                    } catch {
-                        return "\(error)"
-                    }
-                }
-                let watcher = try PostgresConnection(url: url)
-                for _ in 0..<400 {
-                    let waiting = try watcher.query(
-                        """
-                        SELECT count(*)::int FROM pg_stat_activity
-                        WHERE datname = current_database() AND application_name = 'second' AND wait_event_type = 'Lock'
-                        """)[0].decode(Int.self, at: 0)
-                    if waiting > 0 { break }
-                    usleep(25_000)
-                }
-                try first.execute(script: "COMMIT")
-                return ""
+            let outcome = try Self.raceAgainstAnOpenAppend(url: url) { second, head in
+                try second.appendInBulk(
+                    [
+                        BulkCommand(events: [event("s-2")], idempotencyKey: "k-2", commandHash: "h-2"),
+                        BulkCommand(events: [event("s-1")], idempotencyKey: "k-1", commandHash: "h-1"),
+                    ],
+                    heads: ["s-1": StreamHead(version: head.version, hash: head.hash), "s-2": .empty])
             }
-            let outcome = try results[0].get()
-            _ = try results[1].get()
             #expect(outcome == EventStoreError.conflict(stream: "s-1", expected: 1, actual: 2).description)
             let db = try PostgresConnection(url: url)
             #expect(try eventCount(db) == 2)
             #expect(try db.query("SELECT count(*)::int FROM events WHERE stream = 's-2'")[0].decode(Int.self, at: 0) == 0)
             #expect(try db.query("SELECT count(*)::int FROM idempotency_keys")[0].decode(Int.self, at: 0) == 0)
         }
+    }
+
+    /// Races `append` (on a connection named "second") against a writer that holds version 2
+    /// of `s-1` in an open transaction, and commits that writer once `append` waits for it.
+    /// `append` gets `s-1`'s head before the race (version 1); returns "appended" or the
+    /// description of the error `append` threw.
+    static func raceAgainstAnOpenAppend(
+        url: String, _ append: @escaping @Sendable (EventStore, EventRecord) throws -> Void
+    ) throws -> String {
+        // Used by one thread at a time: here, then by the thread that commits it.
+        nonisolated(unsafe) let first = try PostgresConnection(url: url)
+        try EventStore(connection: first).append([event("s-1")], expecting: ["s-1": .noStream])
+        let head = try EventStore(connection: first).readStream("s-1").last!
+        try first.execute(script: "BEGIN")
+        try EventStore(connection: first).append([event("s-1")], expecting: ["s-1": .exactly(1)])
+        let results = runConcurrently(2) { i -> String in
+            if i == 0 {
+                let second = EventStore(connection: try PostgresConnection(url: url, applicationName: "second"))
+                do {
+                    try append(second, head)
+                    return "appended"
+                } catch {
+                    return "\(error)"
+                }
+            }
+            // Once the second waits for the first (its insert of version 2), let the first commit.
+            let watcher = try PostgresConnection(url: url)
+            for _ in 0..<400 {
+                let waiting = try watcher.query(
+                    """
+                    SELECT count(*)::int FROM pg_stat_activity
+                    WHERE datname = current_database() AND application_name = 'second' AND wait_event_type = 'Lock'
+                    """)[0].decode(Int.self, at: 0)
+                if waiting > 0 { break }
+                usleep(25_000)
+            }
+            try first.execute(script: "COMMIT")
+            return ""
+        }
+        _ = try results[1].get()
+        return try results[0].get()
     }
 
     /// Each key of a bulk append names exactly its own command's events, however many each
