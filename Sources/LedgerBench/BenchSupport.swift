@@ -68,6 +68,8 @@ public struct ChildResult {
     public var stderr: String
     public var seconds: Double
     public var maxRSSMegabytes: Double
+    /// The child's own CPU time (user + system): what it cost the client, whatever the load.
+    public var cpuSeconds: Double = 0
 }
 
 /// Runs this binary with `arguments`, waits with wait4 and returns its output and peak RSS.
@@ -108,5 +110,7 @@ public func runChild(_ arguments: [String], databaseURL: String, discardOutput: 
         status: exited,
         stdout: (try? String(contentsOfFile: outPath, encoding: .utf8)) ?? "",
         stderr: (try? String(contentsOfFile: errPath, encoding: .utf8)) ?? "",
-        seconds: seconds, maxRSSMegabytes: Double(usage.ru_maxrss) / 1024)
+        seconds: seconds, maxRSSMegabytes: Double(usage.ru_maxrss) / 1024,
+        cpuSeconds: Double(usage.ru_utime.tv_sec + usage.ru_stime.tv_sec)
+            + Double(usage.ru_utime.tv_usec + usage.ru_stime.tv_usec) / 1_000_000)
 }

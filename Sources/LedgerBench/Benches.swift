@@ -282,6 +282,11 @@ public enum Bench {
             table.append(.object(row))
         }
         object.append(("peak_rss_mb", number(peakRSSMegabytes(), 1)))
+        // #11: the time-travel views as `ledger report` processes, after a close through
+        // 2025-12-31 (its issued copies stored as the projector stores them).
+        let issueSeconds = try closeForTimeTravel(on: db, url: scratch.url)
+        object.append(("issued_seconds", number(issueSeconds, 3)))
+        object += try timeTravelProcesses(on: db, url: scratch.url, runs: min(runs, 7))
         return ReportFigures(report: BenchReport(title: "report", fields: object), rows: table, events: loaded.events)
     }
 

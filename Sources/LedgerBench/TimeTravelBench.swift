@@ -24,11 +24,7 @@ extension Bench {
         runner.keepsHistory = false
         let (_, projectSeconds) = try timed { try runner.runOnce() }
         let (_, historySeconds) = try timed { try ReportHistory.extend(on: db) }
-        let close = try runChild(["period", "close", "--through", "2025-12-31", "--reason", "bench"], databaseURL: scratch.url)
-        guard close.status == 0 else { throw BenchError.failed("ledger period close exited with \(close.status): \(close.stderr)") }
-        try runner.runOnce()
-        try ReportHistory.extend(on: db)
-        let (_, issueSeconds) = try timed { try ReportHistory.storeIssuedReports(on: db) }
+        let issueSeconds = try closeForTimeTravel(on: db, url: scratch.url)
         let closeRow = try db.query(
             "SELECT transaction_id::text::bigint, position FROM events WHERE type = 'period.closed' ORDER BY position DESC LIMIT 1")[0]
         let closed = Checkpoint(
@@ -74,12 +70,76 @@ extension Bench {
             table.append(.object(row))
         }
         object.append(("peak_rss_mb", number(peakRSSMegabytes(), 1)))
+        // The same views as `ledger report` processes (what a user waits for).
+        let processes = try timeTravelProcesses(on: db, url: scratch.url, runs: runs)
+        object += processes
+        for (i, name) in ProjectionName.allCases.enumerated() {
+            guard case .object(var row) = table[i] else { continue }
+            for (key, value) in processes where key.hasPrefix("\(name)_") && !key.hasSuffix("_cpu_ms") {
+                row[String(key.dropFirst(name.rawValue.count + 1))] = value
+            }
+            table[i] = .object(row)
+        }
         return ReportFigures(report: BenchReport(title: "timetravel", fields: object), rows: table, events: loaded.events)
+    }
+
+    /// The time-travel views a user asks `ledger report` for, timed as whole processes (start,
+    /// connect, read, print the table to /dev/null), as the `report … process` figures are:
+    /// `--as-of` a day inside a month and far ahead, `--known-at` the middle of the log (an
+    /// instant before its latest recorded event) and `--as-issued` the close through
+    /// 2025-12-31, which `closeForTimeTravel` made. Returns, per report and view, the median
+    /// wall ms and the median CPU ms of the process (the client's own work, which load does
+    /// not inflate), keyed `<report>_<view>_process_ms` and `…_process_cpu_ms`.
+    public static func timeTravelProcesses(on db: PostgresConnection, url: String, runs: Int) throws -> [(String, JSON)] {
+        let middle = try db.query(
+            """
+            SELECT to_char(recorded_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') FROM events
+            WHERE position = (SELECT (min(position) + max(position)) / 2 FROM events)
+            """)[0].decode(String.self, at: 0)
+        let views: [(String, [String])] = [
+            ("as_of_mid_month", ["--as-of", "2024-12-15"]),
+            ("as_of_future", ["--as-of", "2099-12-31"]),
+            ("known_at_middle", ["--known-at", middle]),
+            ("as_issued", ["--as-issued", "2025-12-31"]),
+        ]
+        var out: [(String, JSON)] = []
+        for name in ProjectionName.allCases {
+            for (label, flags) in views {
+                var wall: [Double] = []
+                var cpu: [Double] = []
+                for _ in 0..<runs {
+                    let child = try runChild(["report", name.rawValue] + flags, databaseURL: url, discardOutput: true)
+                    guard child.status == 0 else {
+                        throw BenchError.failed("ledger report \(name) \(flags.joined(separator: " ")) exited with \(child.status): \(child.stderr)")
+                    }
+                    wall.append(child.seconds * 1000)
+                    cpu.append(child.cpuSeconds * 1000)
+                }
+                out.append(("\(name)_\(label)_process_ms", number(percentile(wall.sorted(), 0.5), 1)))
+                out.append(("\(name)_\(label)_process_cpu_ms", number(percentile(cpu.sorted(), 0.5), 1)))
+            }
+        }
+        return out
+    }
+
+    /// Closes the period through 2025-12-31 (a child `ledger period close`, as a user would)
+    /// and brings the projections, the history and the issued copies up to it; returns the
+    /// seconds storing the issued copies took.
+    @discardableResult
+    public static func closeForTimeTravel(on db: PostgresConnection, url: String) throws -> Double {
+        let close = try runChild(["period", "close", "--through", "2025-12-31", "--reason", "bench"], databaseURL: url)
+        guard close.status == 0 else { throw BenchError.failed("ledger period close exited with \(close.status): \(close.stderr)") }
+        let runner = ProjectionRunner(connection: db)
+        runner.keepsHistory = false
+        try runner.runOnce()
+        try ReportHistory.extend(on: db)
+        return try timed { try ReportHistory.storeIssuedReports(on: db) }.1
     }
 
     /// The column order of the time-travel bench's table.
     public static let timeTravelColumns = [
         "report", "as_of_month_end_ms", "as_of_mid_month_ms", "as_of_today_ms", "known_at_latest_ms", "known_at_middle_ms",
-        "as_issued_ms", "full_fold_as_of_month_end_ms",
+        "as_issued_ms", "full_fold_as_of_month_end_ms", "as_of_mid_month_process_ms", "as_of_future_process_ms",
+        "known_at_middle_process_ms", "as_issued_process_ms",
     ]
 }

@@ -239,13 +239,13 @@ extension ReportHistory {
         }
     }
 
-    /// Forgets the history and the issued copies (`ledger projections rebuild`): the next
-    /// `extend` folds the whole log again.
+    /// Forgets the history (`ledger projections rebuild`): the next `extend` folds the whole
+    /// log again. The issued copies stay: they are what was issued at each close, and a
+    /// rebuild after a change to a fold must not change them (Schema/022).
     public static func reset(on db: PostgresConnection) throws {
         try db.transaction { db in
             try db.query("SELECT 1 FROM projections.history_checkpoint FOR UPDATE")
             try db.query("DELETE FROM projections.report_history")
-            try db.query("DELETE FROM projections.issued_closes")
             try db.query(
                 "UPDATE projections.history_checkpoint SET transaction_id = 0, position = 0, max_recorded_at = NULL, max_business_date = NULL, updated_at = now()")
         }
@@ -499,8 +499,10 @@ extension ReportHistory {
 
 extension ReportHistory {
     /// Stores the four reports as issued at every period close that has no stored copy yet
-    /// (folded from the log once; `--as-issued` then reads them back). Returns how many
-    /// closes were stored. A close reopened later keeps its copy: it stays what was issued.
+    /// (folded from the log once), with their rendered pages (`--as-issued` prints those), and
+    /// renders the pages of closes stored before Schema/022 from their stored rows. Returns how
+    /// many closes were stored or paged. A close reopened later keeps its copy, and so does
+    /// `projections rebuild`: it stays what was issued.
     @discardableResult
     public static func storeIssuedReports(on connection: PostgresConnection) throws -> Int {
         let closes = try connection.query(
@@ -528,10 +530,102 @@ extension ReportHistory {
                 try store(try reader.labs(view), close: position, on: db)
                 try store(try reader.orders(view), close: position, on: db)
                 try store(try reader.supply(view), close: position, on: db)
+                try storeIssuedPages(close: position, on: db)
             }
             stored += 1
         }
+        // Closes stored before Schema/022: their pages, from the rows stored then.
+        let unpaged = try connection.query(
+            """
+            SELECT c.close_position FROM projections.issued_closes c
+            WHERE NOT EXISTS (SELECT 1 FROM projections.issued_pages p WHERE p.close_position = c.close_position)
+            ORDER BY c.close_position
+            """)
+        for close in unpaged {
+            let position = try close.decode(Int64.self, at: 0)
+            // Read committed: after the lock, a statement sees pages another projector committed.
+            try connection.transaction { db in
+                // Another projector may be rendering them: the first to lock the close does.
+                try db.query("SELECT 1 FROM projections.issued_closes WHERE close_position = $1 FOR UPDATE", [position])
+                let paged = try db.query("SELECT 1 FROM projections.issued_pages WHERE close_position = $1 LIMIT 1", [position])
+                guard paged.isEmpty else { return }
+                try storeIssuedPages(close: position, on: db)
+                stored += 1
+            }
+        }
         return stored
+    }
+
+    /// The close whose stored copy answers `view` (`--as-issued`, as of that close's own date,
+    /// not combined with `--known-at`), nil when there is none stored (the caller folds).
+    static func issuedClose(_ view: ReportView, on db: PostgresConnection) throws -> Int64? {
+        guard let through = view.through, let asOf = view.asOf, view.knownAt == nil else { return nil }
+        let stored = try db.query(
+            "SELECT 1 FROM reporting.issued_closes WHERE close_position = $1 AND through = $2::date",
+            [through.position, asOf.sqlDate], prepared: true)
+        // The checkpoint must be that close's (an --as-issued view is built from it).
+        return stored.isEmpty ? nil : through.position
+    }
+
+    /// The close whose rendered pages (Schema/022) print `view` of this report exactly —
+    /// `--as-issued` with a copy stored and paged — else nil (the rows path answers: a close
+    /// stored before 022 whose pages the projector has not rendered yet, or another view).
+    /// Run it in the repeatable-read transaction that prints the pages.
+    public static func issuedPages(_ name: ProjectionName, _ view: ReportView, on db: PostgresConnection) throws -> Int64? {
+        guard let close = try issuedClose(view, on: db) else { return nil }
+        let paged = try db.query(
+            "SELECT 1 FROM reporting.issued_pages WHERE close_position = $1 AND projection = $2 LIMIT 1",
+            [close, name.rawValue], prepared: true)
+        return paged.isEmpty ? nil : close
+    }
+
+    /// A report as issued at a close, from its stored rows (`issued_reports`), in key order.
+    static func issuedRows<Row: ProjectionTable>(_ type: Row.Type, close: Int64, on db: PostgresConnection) throws -> [Row] {
+        var states = StoredStates<Row>()
+        // Sorted here, not by the server (a sort of 100,000 jsonb rows).
+        try db.forEachRow(
+            "SELECT h.state::text FROM reporting.issued_reports h WHERE h.close_position = $1 AND h.projection = $2",
+            [close, Row.projection.rawValue]
+        ) { row in _ = try row.withBytes(at: 0) { try states.add($0) } }
+        return try states.decode().sorted { $0.key < $1.key }
+    }
+
+    /// Renders the four reports as issued at a close into pages (`issued_pages`, Schema/022)
+    /// from the rows stored for it — what `--as-issued` printed from those rows, so a close
+    /// stored before 022 prints byte for byte as before — `ReportPages.pageRows` rows to a
+    /// page (an empty report: one page of none). Inside the transaction that stored the
+    /// rows, or that holds the close's row locked.
+    static func storeIssuedPages(close: Int64, on db: PostgresConnection) throws {
+        func run<Row: ProjectionTable>(_ type: Row.Type) throws {
+            let rows = try issuedRows(Row.self, close: close, on: db)
+            let pageRows = ReportPages.pageRows
+            let starts = Array(stride(from: 0, to: max(rows.count, 1), by: pageRows))
+            // Rendered on every core, as a rebuild renders the current state's pages.
+            let pages = [ReportPage](unsafeUninitializedCapacity: starts.count) { buffer, count in
+                // Each iteration initializes its own slot, and all are done when this returns.
+                nonisolated(unsafe) let slots = buffer.baseAddress!
+                DispatchQueue.concurrentPerform(iterations: starts.count) { i in
+                    let slice = rows[starts[i]..<min(starts[i] + pageRows, rows.count)]
+                    (slots + i).initialize(to: ReportPage(firstKey: "", rows: slice))
+                }
+                count = starts.count
+            }
+            for (number, page) in pages.enumerated() {
+                try db.query(
+                    """
+                    INSERT INTO projections.issued_pages (close_position, projection, page, row_count, csv, cells, widths, numeric)
+                    VALUES ($1, $2, $3, $4, $5, $6, $7::int[], $8::bool[])
+                    """,
+                    [
+                        close, Row.projection.rawValue, number, page.rowCount, page.csv, page.cells,
+                        PostgresArray(page.widths), PostgresArray(page.numeric),
+                    ], prepared: true)
+            }
+        }
+        try run(PortfolioPosition.self)
+        try run(LabSummary.self)
+        try run(OrderSummary.self)
+        try run(SupplyPosition.self)
     }
 
     static func store<Row: ProjectionTable>(_ rows: [Row], close: Int64, on db: PostgresConnection) throws {
@@ -594,13 +688,20 @@ extension ReportHistory {
     /// Whether `view` of this report is exactly its current state and nothing more: the
     /// projection's rows count for it (`currentState`) and no event after their checkpoint
     /// does. Then `ledger report` prints the projection's stored pages (rendered once, as
-    /// for the current state) instead of rendering every row again. Not for the portfolio:
-    /// its rows' startup names are looked up by the view (`rows`), its pages hold the
-    /// projection's. Run it in the repeatable-read transaction that reads the pages.
+    /// for the current state) instead of rendering every row again. Run it in the
+    /// repeatable-read transaction that reads the pages.
+    ///
+    /// The portfolio's rows name their startups as registered by the view's date (`rows`
+    /// looks them up), its pages as the projection found them: the same names whenever no
+    /// startup stream holds a reversal. Then each startup has one registration, never
+    /// reversed, which comes before every commitment to it in the log — so it counts for
+    /// any view every commitment counts for, and it is the name the projection read. A
+    /// reversal on any startup stream (a registration undone, perhaps made again under
+    /// another name) sends the portfolio to the rows path.
     public static func isCurrentState(_ name: ProjectionName, _ view: ReportView, on db: PostgresConnection, readable: Bool)
         throws -> Bool
     {
-        guard view.isFolded, view.through == nil, name != .portfolio else { return false }
+        guard view.isFolded, view.through == nil else { return false }
         guard let coverage = try historyCoverage(on: db) else { return false }
         let (covered, recordedBy, datedBy) = coverage
         if let knownAt = view.knownAt, covered != .start {
@@ -610,6 +711,15 @@ extension ReportHistory {
             name, view, history: covered, recordedBy: recordedBy, datedBy: datedBy, on: db, readable: readable)
         else { return false }
         let log = EventLog(connection: db, readable: readable)
+        if name == .portfolio {
+            // Reversals are few and indexed (events_reversals, Schema/010): read by that index.
+            let renamed = try db.query(
+                """
+                SELECT 1 FROM \(log.logTable) WHERE type = 'entry.reversed' AND (payload->>'reverses')::bigint IS NOT NULL
+                  AND stream LIKE 'startup-%' LIMIT 1
+                """, prepared: true)
+            guard renamed.isEmpty else { return false }
+        }
         var tail = name.logFilter
         tail.types.append("entry.reversed")
         tail.after = projected
@@ -668,21 +778,10 @@ extension ReportHistory {
         throws -> [Row]?
     {
         let log = EventLog(connection: db, readable: readable)
-        if let through = view.through {
+        if view.through != nil {
             // Only the copy stored for that very close, as of its own date.
-            guard let asOf = view.asOf, view.knownAt == nil else { return nil }
-            let stored = try db.query(
-                "SELECT 1 FROM reporting.issued_closes WHERE close_position = $1 AND through = $2::date",
-                [through.position, asOf.sqlDate], prepared: true)
-            // The checkpoint must be that close's (an --as-issued view is built from it).
-            guard !stored.isEmpty else { return nil }
-            var states = StoredStates<Row>()
-            // Sorted here, not by the server (a sort of 100,000 jsonb rows).
-            try db.forEachRow(
-                "SELECT h.state::text FROM reporting.issued_reports h WHERE h.close_position = $1 AND h.projection = $2",
-                [through.position, Row.projection.rawValue]
-            ) { row in _ = try row.withBytes(at: 0) { try states.add($0) } }
-            return try states.decode().sorted { $0.key < $1.key }
+            guard let close = try issuedClose(view, on: db) else { return nil }
+            return try issuedRows(Row.self, close: close, on: db)
         }
         guard let coverage = try historyCoverage(on: db) else { return nil }
         let (covered, recordedBy, datedBy) = coverage

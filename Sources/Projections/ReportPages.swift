@@ -276,6 +276,37 @@ public enum ReportPages {
         }
     }
 
+    /// Streams a report as issued at a close (`reporting.issued_pages`, Schema/022) as
+    /// `stream` does the current state's: every page's layout, then each page's text as it
+    /// arrives. False, having handed over nothing, when the close has no pages for it (stored
+    /// before 022 and not rendered yet: the caller renders its stored rows). Run it in the
+    /// repeatable-read transaction that checked the close.
+    public static func streamIssued(
+        close: Int64, _ name: ProjectionName, _ part: Part, on db: PostgresConnection,
+        layout: ([PageLayout]) throws -> Void, page: (Int, PrintablePage) throws -> Void
+    ) throws -> Bool {
+        let index = try db.query(
+            "SELECT row_count, widths, numeric FROM reporting.issued_pages WHERE close_position = $1 AND projection = $2 ORDER BY page",
+            [close, name.rawValue], prepared: true)
+        guard !index.isEmpty else { return false }
+        let layouts = try index.map {
+            PageLayout(
+                rowCount: Int(try $0.decode(Int64.self, at: 0)), widths: integers($0.text(at: 1)), numeric: booleans($0.text(at: 2)))
+        }
+        try layout(layouts)
+        var i = 0
+        try db.forEachRow(
+            "SELECT " + (part == .csv ? "csv" : "cells")
+                + " FROM reporting.issued_pages WHERE close_position = $1 AND projection = $2 ORDER BY page",
+            [close, name.rawValue]
+        ) { row in
+            guard i < layouts.count else { return }
+            try page(i, PrintablePage(layout: layouts[i], text: .stored(row, column: 0)))
+            i += 1
+        }
+        return true
+    }
+
     static func pagesRelation(_ readable: Bool) -> String {
         readable ? "reporting.report_pages" : "projections.report_pages"
     }

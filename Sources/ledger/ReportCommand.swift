@@ -196,10 +196,17 @@ extension ReportSubcommand {
         let heading = ReportHeading(title: Self.report.rawValue, caption: "\(Self.report.rawValue) \(caption)")
         // As of today or later with nothing after the projection's checkpoint, the view is the
         // current state: printed from its pages, rendered once, not row by row (107,000 orders).
+        // As issued, it is the pages rendered at the close (Schema/022): a copy.
         let fromPages = try db.transaction(.repeatableRead) { db in
-            guard try ReportHistory.isCurrentState(Self.report, view, on: db, readable: true) else { return false }
-            try ReportPrinter.print(
-                Self.report.columns, global.format, from: .stored(Self.report, db), to: ByteOutput(), heading: heading)
+            let source: PageSource
+            if let close = try ReportHistory.issuedPages(Self.report, view, on: db) {
+                source = .issued(close: close, Self.report, db)
+            } else if try ReportHistory.isCurrentState(Self.report, view, on: db, readable: true) {
+                source = .stored(Self.report, db)
+            } else {
+                return false
+            }
+            try ReportPrinter.print(Self.report.columns, global.format, from: source, to: ByteOutput(), heading: heading)
             return true
         }
         if !fromPages { try Self.report.listing(db, view).print(global.format, heading: heading) }

@@ -233,6 +233,8 @@ struct JSONKeys: Sendable {
 /// construction.
 enum PageSource {
     case stored(ProjectionName, PostgresConnection)
+    /// A report as issued at the close at this position (`reporting.issued_pages`).
+    case issued(close: Int64, ProjectionName, PostgresConnection)
     case rendered(ReportPage)
 
     func stream(
@@ -242,6 +244,10 @@ enum PageSource {
         case .stored(let name, let db):
             // Through schema reporting: a ledger_reporting login prints reports too.
             try ReportPages.stream(name, part, on: db, readable: true, layout: layout, page: page)
+        case .issued(let close, let name, let db):
+            guard try ReportPages.streamIssued(close: close, name, part, on: db, layout: layout, page: page) else {
+                throw CLIError.failed("the report \(name.rawValue) as issued at position \(close) has no pages")
+            }
         case .rendered(let rendered):
             try layout([rendered.layout])
             try page(0, PrintablePage(rendered, part))

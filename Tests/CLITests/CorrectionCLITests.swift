@@ -34,8 +34,8 @@ import TestSupport
             #expect(try ledger.run(["projections", "run"]).status == 0)
             func printed() throws -> [String: String] {
                 var out: [String: String] = [:]
-                for report in ["labs", "orders", "supply"] {
-                    for format in ["table", "json", "csv"] {
+                for report in ["portfolio", "labs", "orders", "supply"] {
+                    for format in ["table", "json", "csv", "html"] {
                         let p = try ledger.run(["report", report, "--as-of", "2099-12-31", "--format", format])
                         #expect(p.status == 0, "\(p.stderr)")
                         out["\(report) \(format)"] = p.stdout
@@ -48,10 +48,12 @@ import TestSupport
                 ["lab", "expense", "--lab", "tokyo-ai-lab", "--category", "compute", "--amount", "5", "--currency", "JPY"],
                 ["order", "invoice", "--order", "ntt-001", "--amount", "1000", "--currency", "JPY"],
                 ["supply", "receive", "--sku", "h100", "--quantity", "3"],
+                ["invest", "mark", "--investment", "sakana-a", "--fair-value", "2100000000", "--currency", "JPY"],
             ] {
                 #expect(try ledger.run(step).status == 0, "\(step)")
             }
             let folded = try printed()
+            #expect(folded["portfolio csv"]?.contains("Sakana AI") == true, "\(folded["portfolio csv"] ?? "")")
             #expect(folded["supply csv"]?.contains("h100,103,40,0,63") == true, "\(folded["supply csv"] ?? "")")
             #expect(folded["labs table"]?.hasPrefix("labs as of 2099-12-31") == true, "\(folded["labs table"] ?? "")")
             // Projected: the same bytes, now from the pages.
@@ -63,6 +65,22 @@ import TestSupport
             try db.query("UPDATE projections.report_pages SET csv = replace(csv, 'h100', 'h200') WHERE projection = 'supply'")
             #expect(try ledger.run(["report", "supply", "--as-of", "2099-12-31", "--format", "csv"]).stdout.contains("h200"))
             #expect(try !ledger.run(["report", "supply", "--as-of", "2026-09-30", "--format", "csv"]).stdout.contains("h200"))
+            // The portfolio too: its pages name the startups as the projection found them.
+            try db.query("UPDATE projections.report_pages SET csv = replace(csv, 'Sakana AI', 'Sakana XX') WHERE projection = 'portfolio'")
+            #expect(try ledger.run(["report", "portfolio", "--as-of", "2099-12-31", "--format", "csv"]).stdout.contains("Sakana XX"))
+            // A reversal on a startup stream (a registration undone) may change a name a view
+            // finds: the portfolio's rows are read and named again, not its pages.
+            for step: [String] in [
+                ["startup", "register", "--startup", "typo-ai", "--name", "Typo AI"],
+            ] {
+                #expect(try ledger.run(step).status == 0, "\(step)")
+            }
+            #expect(try ledger.run(["reverse", "--position", try position(ledger, "startup.registered"), "--reason", "typo"]).status == 0)
+            #expect(try ledger.run(["projections", "run"]).status == 0)
+            try db.query("UPDATE projections.report_pages SET csv = replace(csv, 'Sakana AI', 'Sakana XX') WHERE projection = 'portfolio'")
+            let named = try ledger.run(["report", "portfolio", "--as-of", "2099-12-31", "--format", "csv"])
+            #expect(named.status == 0 && named.stdout.contains("Sakana AI") && !named.stdout.contains("Sakana XX"), "\(named)")
+            #expect(named.stdout == folded["portfolio csv"])
         }
     }
 
@@ -75,7 +93,7 @@ import TestSupport
             func issued() throws -> [String: String] {
                 var out: [String: String] = [:]
                 for report in ["portfolio", "labs", "orders", "supply"] {
-                    for format in ["table", "json", "csv"] {
+                    for format in ["table", "json", "csv", "html"] {
                         let printed = try ledger.run(["report", report, "--as-issued", "2026-09-30", "--format", format])
                         #expect(printed.status == 0, "\(printed.stderr)")
                         out["\(report) \(format)"] = printed.stdout
@@ -103,11 +121,80 @@ import TestSupport
             }
             #expect(try ledger.run(["projections", "run"]).status == 0)
             #expect(try issued() == before)
+            // A rebuild keeps the copies: what was issued stays what was issued.
+            let db = try PostgresConnection(url: ledger.databaseURL!)
+            let stored = try db.query("SELECT stored_at::text FROM projections.issued_closes")[0].decode(String.self, at: 0)
+            #expect(try ledger.run(["projections", "rebuild"]).status == 0)
+            #expect(try db.query("SELECT stored_at::text FROM projections.issued_closes")[0].decode(String.self, at: 0) == stored)
+            #expect(try issued() == before)
             // --as-of the same date does see the entry made after the reopen.
             let asOf = try ledger.run(["report", "portfolio", "--as-of", "2026-09-30", "--format", "csv"])
             #expect(asOf.stdout != before["portfolio csv"])
             // And the current state sees the corrections.
             #expect(try ledger.run(["report", "orders", "--format", "json"]).stdout.contains("\"allocated\":0"))
+        }
+    }
+
+    /// `--as-issued` prints the pages rendered at the close (Schema/022). A close stored
+    /// before 022 has only its rows: it prints them as before until the projector renders its
+    /// pages from those rows — byte for byte the same output in every format, before the
+    /// upgrade, after it and once paged.
+    @Test func asIssuedPrintsTheClosesPagesAndAClosePagedAfterTheUpgradePrintsTheSame() throws {
+        try withLedger { ledger in
+            // Rows of different widths, so pages of one row each must still align as one table.
+            let more: [[String]] = [
+                ["supply", "receive", "--sku", "a100-long-sku-name", "--quantity", "1000000", "--date", "2026-09-01"],
+                ["order", "place", "--order", "kddi-000001", "--customer", "KDDI Corporation", "--sku", "a100-long-sku-name",
+                 "--quantity", "5", "--unit-price", "1", "--currency", "JPY", "--date", "2026-09-02"],
+            ]
+            for step in Self.setup + more { #expect(try ledger.run(step).status == 0, "\(step)") }
+            #expect(try ledger.run(["period", "close", "--through", "2026-09-30", "--reason", "Q3 issued"]).status == 0)
+            #expect(try ledger.run(["projections", "run"]).status == 0)
+            let db = try PostgresConnection(url: ledger.databaseURL!)
+            func pages() throws -> Int { try db.query("SELECT count(*)::int FROM reporting.issued_pages")[0].decode(Int.self, at: 0) }
+            func issued() throws -> [String: String] {
+                var out: [String: String] = [:]
+                for report in ["portfolio", "labs", "orders", "supply"] {
+                    for format in ["table", "json", "csv", "html"] {
+                        let printed = try ledger.run(["report", report, "--as-issued", "2026-09-30", "--format", format])
+                        #expect(printed.status == 0, "\(printed.stderr)")
+                        out["\(report) \(format)"] = printed.stdout
+                    }
+                }
+                return out
+            }
+            #expect(try pages() == 4)
+            let paged = try issued()
+            #expect(paged["orders csv"]?.contains("ntt-001,NTT,h100,") == true, "\(paged["orders csv"] ?? "")")
+            // The pages are what is printed (so the test can fail), in every format.
+            try db.query("UPDATE projections.issued_pages SET csv = replace(csv, 'NTT', 'XYZ'), cells = replace(cells, 'NTT', 'XYZ')")
+            let edited = try issued()
+            for format in ["table", "json", "csv", "html"] {
+                #expect(edited["orders \(format)"]?.contains("XYZ") == true, "\(format): \(edited["orders \(format)"] ?? "")")
+            }
+            // A close without pages prints its stored rows: the same bytes.
+            try db.query("DELETE FROM projections.issued_pages")
+            #expect(try issued() == paged)
+            // The database as the release before 022 leaves it (copies as rows, no pages),
+            // upgraded: the same bytes before and after the projector renders the pages.
+            try db.execute(script: """
+                DROP VIEW reporting.issued_pages;
+                DROP TABLE projections.issued_pages;
+                DELETE FROM schema_migrations WHERE version = 22;
+                """)
+            #expect(try ledger.run(["db", "migrate"]).status == 0)
+            #expect(try pages() == 0)
+            #expect(try issued() == paged)
+            #expect(try ledger.run(["projections", "run"]).status == 0)
+            #expect(try pages() == 4)
+            #expect(try issued() == paged)
+            // A report over many pages prints the same (a page per row here).
+            try db.query("DELETE FROM projections.issued_pages")
+            var small = ledger
+            small.environment["LEDGER_REPORT_PAGE_ROWS"] = "1"
+            #expect(try small.run(["projections", "run"]).status == 0)
+            #expect(try pages() == 6)
+            #expect(try issued() == paged)
         }
     }
 
