@@ -175,6 +175,45 @@ func eventCount(_ db: PostgresConnection) throws -> Int {
         }
     }
 
+    /// Two writers sending the same command under the same key at once (a retried command
+    /// racing its first attempt): the second waits for the first's key (Schema/024 inserts
+    /// the key's row first), then answers with the first's events, replayed; nothing is
+    /// appended twice.
+    @Test func theSameKeySentConcurrentlyIsReplayedOnceTheFirstCommits() throws {
+        try TestDatabase.with { url in
+            let db = try PostgresConnection(url: url)
+            nonisolated(unsafe) let first = try PostgresConnection(url: url)
+            try first.execute(script: "BEGIN")
+            let firstResult = try EventStore(connection: first).append(
+                [event("s-3")], expecting: ["s-3": .noStream], idempotencyKey: "k-race", commandHash: "h")
+            let results = runConcurrently(2) { i -> AppendResult? in
+                if i == 0 {
+                    let second = EventStore(connection: try PostgresConnection(url: url, applicationName: "second"))
+                    return try second.append(
+                        [event("s-4")], expecting: ["s-4": .noStream], idempotencyKey: "k-race", commandHash: "h")
+                }
+                let watcher = try PostgresConnection(url: url)
+                for _ in 0..<400 {
+                    let waiting = try watcher.query(
+                        """
+                        SELECT count(*)::int FROM pg_stat_activity
+                        WHERE datname = current_database() AND application_name = 'second' AND wait_event_type = 'Lock'
+                        """)[0].decode(Int.self, at: 0)
+                    if waiting > 0 { break }
+                    usleep(25_000)
+                }
+                try first.execute(script: "COMMIT")
+                return nil
+            }
+            _ = try results[1].get()
+            let second = try #require(try results[0].get())
+            #expect(second.replayed)
+            #expect(second.events.map(\.position) == firstResult.events.map(\.position))
+            #expect(try db.query("SELECT count(*)::int FROM events WHERE stream IN ('s-3', 's-4')")[0].decode(Int.self, at: 0) == 1)
+            #expect(try db.query("SELECT count(*)::int FROM idempotency_keys WHERE key = 'k-race'")[0].decode(Int.self, at: 0) == 1)
+        }
+    }
+
     /// Races `append` (on a connection named "second") against a writer that holds version 2
     /// of `s-1` in an open transaction, and commits that writer once `append` waits for it.
     /// `append` gets `s-1`'s head before the race (version 1); returns "appended" or the

@@ -225,6 +225,43 @@ import TestSupport
         }
     }
 
+    /// Schema/024's short path inserts the key's row before the events, and learns that a key
+    /// was recorded from that insert rather than from a look-up: a command whose heads and
+    /// events all check out, sent again under a recorded key, is still replayed (same hash)
+    /// or refused with LE002 (another hash), and nothing is written either way. The full
+    /// path it hands such calls to is not for logins.
+    @Test func aRecordedKeyIsReplayedOrRefusedWhenEverythingElseChecksOut() throws {
+        try TestDatabase.with { url in
+            let owner = try PostgresConnection(url: url)
+            try TestDatabase.withLogin(url, "IN ROLE ledger_app") { appURL in
+                let app = try PostgresConnection(url: appURL)
+                let store = EventStore(connection: app)
+                let first = try store.append(
+                    [event("s-1")], expecting: ["s-1": .noStream, "periods": .noStream], idempotencyKey: "k-1",
+                    commandHash: "h-1")
+                #expect(!first.replayed)
+                // Another command under the same key, on a new stream: its heads are as expected
+                // and its event is well formed, so only the key can refuse it.
+                #expect {
+                    try store.append([event("s-2")], expecting: ["s-2": .noStream], idempotencyKey: "k-1", commandHash: "h-2")
+                } throws: { error in
+                    if case .idempotencyKeyReused(let key)? = error as? EventStoreError { return key == "k-1" }
+                    return false
+                }
+                #expect(try counts(owner) == [1, 1])
+                let again = try store.append(
+                    [event("s-2")], expecting: ["s-2": .noStream, "periods": .noStream], idempotencyKey: "k-1",
+                    commandHash: "h-1")
+                #expect(again.replayed && again.events == first.events)
+                #expect(try counts(owner) == [1, 1])
+                #expect(try owner.query("SELECT count(*)::int FROM events WHERE stream = 's-2'")[0].decode(Int.self, at: 0) == 0)
+                #expect {
+                    try app.query("SELECT * FROM append_events_in_full('[]', '[]', NULL, NULL)")
+                } throws: { error in (error as? PostgresError)?.isInsufficientPrivilege == true }
+            }
+        }
+    }
+
     @Test func aStagedBatchIsCheckedLikeOneCommand() throws {
         try TestDatabase.with { url in
             let owner = try PostgresConnection(url: url)
