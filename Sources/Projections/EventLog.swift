@@ -117,9 +117,10 @@ struct EventLog {
 
     /// The rows of `page` as the server sent them, for a reader that decodes them elsewhere
     /// (`Self.decode`; `Self.checkpoint` of the last one is where the next page starts).
-    func rows(after checkpoint: Checkpoint, limit: Int, filter: Filter = Filter()) throws -> Rows {
+    /// `recordedAt`: each row also has its `recorded_at` (column 6).
+    func rows(after checkpoint: Checkpoint, limit: Int, filter: Filter = Filter(), recordedAt: Bool = false) throws -> Rows {
         var sql: SQL = """
-            SELECT transaction_id::text::bigint, position, type, schema_version, payload::text, business_date
+            SELECT transaction_id::text::bigint, position, type, schema_version, payload::text, business_date\(literal: recordedAt ? ", recorded_at" : "")
             FROM \(literal: relation)
             WHERE (transaction_id, position) > (\(String(checkpoint.transactionID))::text::xid8, \(checkpoint.position)::bigint)
             """

@@ -110,9 +110,37 @@ struct MonthChain<Row: ProjectionTable> {
 
     /// Folds in an event that comes after every event already folded (in log order): it
     /// changes the state at its own month end and at every later one.
-    mutating func apply(_ logged: LoggedEvent) {
+    ///
+    /// `reversedOn`: the business date of the reversal of this event, when the whole log is
+    /// folded in one pass with every reversal known beforehand (`ProjectionRebuilder`); then
+    /// the event counts only in the months that end before that date, and the reversal's
+    /// month has an entry that is not ordered — exactly what `ReportHistory.refoldChain`
+    /// makes of the row when the reversal is met later (the incremental projector).
+    mutating func apply(_ logged: LoggedEvent, reversedOn: Day? = nil) {
         let event = logged.event
-        let month = ReportHistory.monthEnd(event.date)
+        var upTo: Day?
+        if let reversedOn {
+            // Made before the event's own month is folded, so it starts from the state
+            // without the event; a month inserted later copies the right state from the
+            // month before it.
+            let reversal = ReportHistory.monthEnd(reversedOn)
+            ordered[entry(for: reversal)] = false
+            upTo = reversal
+        }
+        let low = entry(for: ReportHistory.monthEnd(event.date))
+        positions[low].append(logged.position)
+        var i = low
+        while i < months.count, upTo.map({ months[i] < $0 }) ?? true {
+            Self.fold(&rows[i], event)
+            i += 1
+        }
+        // A later month's events came before this earlier-dated one.
+        for i in (low + 1)..<months.count { ordered[i] = false }
+    }
+
+    /// The index of `month`'s entry, inserted (with the previous month end's state) when
+    /// there is none.
+    private mutating func entry(for month: Day) -> Int {
         var low = 0
         var high = months.count
         while low < high {
@@ -126,10 +154,7 @@ struct MonthChain<Row: ProjectionTable> {
             positions.insert([], at: low)
             ordered.insert(true, at: low)
         }
-        positions[low].append(logged.position)
-        for i in low..<months.count { rows[i] = Self.fold(rows[i], event) }
-        // A later month's events came before this earlier-dated one.
-        for i in (low + 1)..<months.count { ordered[i] = false }
+        return low
     }
 
     /// An entry read back from the history (`ordered` false when it has no positions: kept
@@ -146,6 +171,38 @@ struct MonthChain<Row: ProjectionTable> {
         guard var row else { return Row(startingWith: event) }
         row.apply(event)
         return row
+    }
+
+    /// The same fold in place (no copy of the row's collections).
+    static func fold(_ row: inout Row?, _ event: LedgerEvent) {
+        if row != nil { row!.apply(event) } else { row = Row(startingWith: event) }
+    }
+
+    /// The entries this chain stores (`projections.report_history`), each labelled for
+    /// `ReportHistory.stage` (`history_at`: the month, whether it is ordered, its positions):
+    /// each month with a row, and each month without one where the row went, or where the
+    /// month has events of the row (`gone`: it may have begun and gone within the month, so
+    /// a day inside it is folded again).
+    ///
+    /// A gone entry keeps its positions and flag like any other, so a chain read back
+    /// (`ReportHistory.load`) writes the same entries again: the history never depends on
+    /// where a projector's runs or its flushes fell, and a rebuild writes the same rows.
+    func entries(present: inout [(String, Row)], gone: inout [String]) {
+        var previous: Row?
+        for i in months.indices {
+            var label = months[i].description
+            label += ordered[i] ? " t " : " f "
+            for (n, position) in positions[i].enumerated() {
+                if n > 0 { label += "," }
+                label += String(position)
+            }
+            if let row = rows[i] {
+                present.append((label, row))
+            } else if previous != nil || !positions[i].isEmpty {
+                gone.append(label)
+            }
+            previous = rows[i]
+        }
     }
 }
 
@@ -239,15 +296,35 @@ extension ReportHistory {
         }
     }
 
-    /// Forgets the history (`ledger projections rebuild`): the next `extend` folds the whole
-    /// log again. The issued copies stay: they are what was issued at each close, and a
-    /// rebuild after a change to a fold must not change them (Schema/022).
+    /// Replaces the whole history (`ledger projections rebuild`, inside its swap): deletes
+    /// every entry, lets `write` insert the new ones, and moves the checkpoint to `through`
+    /// with the latest recorded time and business date it covers (nil: the empty log). The
+    /// issued copies are left as they are.
+    static func replace(
+        through: (checkpoint: Checkpoint, recordedAt: Timestamp?, businessDate: Day?)?, on db: PostgresConnection,
+        write: (PostgresConnection) throws -> Void
+    ) throws {
+        // Waits for a projector extending the history meanwhile.
+        try db.query("SELECT 1 FROM projections.history_checkpoint FOR UPDATE")
+        try db.query("DELETE FROM projections.report_history")
+        try write(db)
+        try db.query(
+            """
+            UPDATE projections.history_checkpoint
+            SET transaction_id = $1, position = $2, max_recorded_at = $3, max_business_date = $4::date, updated_at = now()
+            """,
+            [
+                Int64(through?.checkpoint.transactionID ?? 0), through?.checkpoint.position ?? 0, through?.recordedAt,
+                through?.businessDate?.sqlDate,
+            ])
+    }
+
+    /// Forgets the history: the next `extend` folds the whole log again. The issued copies
+    /// stay: they are what was issued at each close, and a rebuild after a change to a fold
+    /// must not change them (Schema/022).
     public static func reset(on db: PostgresConnection) throws {
         try db.transaction { db in
-            try db.query("SELECT 1 FROM projections.history_checkpoint FOR UPDATE")
-            try db.query("DELETE FROM projections.report_history")
-            try db.query(
-                "UPDATE projections.history_checkpoint SET transaction_id = 0, position = 0, max_recorded_at = NULL, max_business_date = NULL, updated_at = now()")
+            try replace(through: nil, on: db) { _ in }
         }
     }
 
@@ -308,43 +385,46 @@ extension ReportHistory {
             try db.query(
                 "DELETE FROM projections.report_history WHERE projection = $1 AND key = ANY ($2::text[])",
                 [Row.projection.rawValue, PostgresArray(keys)])
-            var present: [(String, Row)] = []
-            var goneKeys: [String] = []
-            var goneMonths: [String] = []
-            for key in keys {
-                guard let chain = chains[key] else { continue }
-                var previous: Row?
-                for i in chain.months.indices {
-                    // `history_at` carries the month, the month's positions and whether it is ordered.
-                    if let row = chain.rows[i] {
-                        let label = "\(chain.months[i]) \(chain.ordered[i] ? "t" : "f") \(chain.positions[i].map(String.init).joined(separator: ","))"
-                        present.append((label, row))
-                    } else if previous != nil || !chain.positions[i].isEmpty {
-                        // Gone (its creating event reversed by then); also when it began and
-                        // went within the month, so a day inside it is folded again.
-                        goneKeys.append(key)
-                        goneMonths.append(chain.months[i].description)
-                    }
-                    previous = chain.rows[i]
-                }
+            try ReportHistory.write(keys.lazy.compactMap { key in self.chains[key].map { (key, $0) } }, on: db)
+        }
+    }
+
+    /// Inserts the entries of these rows' chains (`MonthChain.entries`): the one way both the
+    /// projector and the rebuild write the history, so a rebuilt history is the incremental one.
+    static func write<Row: ProjectionTable>(_ chains: some Sequence<(String, MonthChain<Row>)>, on db: PostgresConnection)
+        throws
+    {
+        var present: [(String, Row)] = []
+        var goneKeys: [String] = []
+        var goneLabels: [String] = []
+        var gone: [String] = []
+        for (key, chain) in chains {
+            chain.entries(present: &present, gone: &gone)
+            for label in gone {
+                goneKeys.append(key)
+                goneLabels.append(label)
             }
-            if !goneKeys.isEmpty {
-                try db.query(
-                    """
-                    INSERT INTO projections.report_history (projection, key, month, gone, state)
-                    SELECT $1, k, m::date, true, NULL FROM unnest($2::text[], $3::text[]) AS u(k, m)
-                    """, [Row.projection.rawValue, PostgresArray(goneKeys), PostgresArray(goneMonths)])
-            }
-            try ReportHistory.stage(present, on: db) { stage in
-                try db.query(
-                    """
-                    INSERT INTO projections.report_history (projection, key, month, gone, state, ordered, positions)
-                    SELECT $1, s.\(Row.keyColumn), split_part(s.history_at, ' ', 1)::date, false, to_jsonb(s) - 'history_at',
-                           split_part(s.history_at, ' ', 2)::boolean,
-                           ('{' || split_part(s.history_at, ' ', 3) || '}')::bigint[]
-                    FROM \(stage) s
-                    """, [Row.projection.rawValue])
-            }
+            gone.removeAll(keepingCapacity: true)
+        }
+        // A label carries the month, whether it is ordered and the month's positions.
+        if !goneKeys.isEmpty {
+            try db.query(
+                """
+                INSERT INTO projections.report_history (projection, key, month, gone, state, ordered, positions)
+                SELECT $1, k, split_part(l, ' ', 1)::date, true, NULL, split_part(l, ' ', 2)::boolean,
+                       ('{' || split_part(l, ' ', 3) || '}')::bigint[]
+                FROM unnest($2::text[], $3::text[]) AS u(k, l)
+                """, [Row.projection.rawValue, PostgresArray(goneKeys), PostgresArray(goneLabels)])
+        }
+        try stage(present, on: db) { stage in
+            try db.query(
+                """
+                INSERT INTO projections.report_history (projection, key, month, gone, state, ordered, positions)
+                SELECT $1, s.\(Row.keyColumn), split_part(s.history_at, ' ', 1)::date, false, to_jsonb(s) - 'history_at',
+                       split_part(s.history_at, ' ', 2)::boolean,
+                       ('{' || split_part(s.history_at, ' ', 3) || '}')::bigint[]
+                FROM \(stage) s
+                """, [Row.projection.rawValue])
         }
     }
 

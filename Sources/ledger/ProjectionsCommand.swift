@@ -192,12 +192,12 @@ struct ProjectionsRebuild: ParsableCommand {
                 say("rebuilding: \(done)/\(total) events, \(Int(rate)) events/s")
             }
         }
+        // The time-travel history is folded afresh in the same pass (after a change to a fold,
+        // or a database upgraded from before it) and swapped in with the projections.
         let summary = try rebuilder.rebuild(names)
         progress.finish()
-        // The time-travel snapshots are folded afresh too (after a change to a fold, or a
-        // database upgraded from before them): the same fold as the projections.
-        try ReportHistory.reset(on: db)
-        try ReportHistory.extend(on: db)
+        // The issued copies stay what was issued (Schema/022); only a close without one is
+        // stored now.
         try ReportHistory.storeIssuedReports(on: db)
         let rows: [JSON] = summary.projections.map {
             [
