@@ -216,8 +216,10 @@ extension ReportHistory {
     /// every one still running), so an event that commits late is after the checkpoint and
     /// a reader folds it on top; it is never skipped.
     @discardableResult
-    public static func extend(on connection: PostgresConnection, pageSize: Int = 20_000, rowsHeld: Int = 50_000)
-        throws -> Int
+    public static func extend(
+        on connection: PostgresConnection, pageSize: Int = 20_000, rowsHeld: Int = 50_000,
+        segmentPositions: Int64 = ReportHistory.segmentPositions
+    ) throws -> Int
     {
         try connection.transaction { db in
             let row = try db.query(
@@ -232,6 +234,9 @@ extension ReportHistory {
             let log = EventLog(connection: db)
             var last: Checkpoint?
             var folded = 0
+            // Where the latest segment of the log ends (Schema/026): a page that ends far enough
+            // past it ends the next one.
+            var segment = try latestSegment(on: db)
             try forEachPage(of: log, after: from, pageSize: pageSize) { page in
                 var reversed: [Int64] = []
                 for entry in page { if case .entry(let e) = entry.event.fact { reversed.append(e.reverses) } }
@@ -245,6 +250,14 @@ extension ReportHistory {
                 try supply.fold(page, originals: originals, through: through, on: db)
                 last = through
                 folded += page.count
+                if through.position - segment.end.position >= max(segmentPositions, 1) {
+                    // Every row's entries as of `through`, then the segment's states read from them.
+                    try portfolio.flush(on: db)
+                    try labs.flush(on: db)
+                    try orders.flush(on: db)
+                    try supply.flush(on: db)
+                    segment = try cutSegment(after: segment, end: through, on: db)
+                }
             }
             guard let last else { return 0 }
             try portfolio.flush(on: db)
@@ -307,6 +320,14 @@ extension ReportHistory {
         // Waits for a projector extending the history meanwhile.
         try db.query("SELECT 1 FROM projections.history_checkpoint FOR UPDATE")
         try db.query("DELETE FROM projections.report_history")
+        // The segments (Schema/026) were cut from the history replaced: the next `extend`
+        // starts them again, its first one holding every row.
+        try db.execute(
+            script: """
+                DELETE FROM projections.segment_states;
+                DELETE FROM projections.segment_pending;
+                DELETE FROM projections.history_segments;
+                """)
         try write(db)
         try db.query(
             """
@@ -385,6 +406,12 @@ extension ReportHistory {
             try db.query(
                 "DELETE FROM projections.report_history WHERE projection = $1 AND key = ANY ($2::text[])",
                 [Row.projection.rawValue, PostgresArray(keys)])
+            // The next segment's end keeps these rows' states (Schema/026).
+            try db.query(
+                """
+                INSERT INTO projections.segment_pending (projection, key)
+                SELECT $1, k FROM unnest($2::text[]) AS k ON CONFLICT DO NOTHING
+                """, [Row.projection.rawValue, PostgresArray(keys)])
             try ReportHistory.write(keys.lazy.compactMap { key in self.chains[key].map { (key, $0) } }, on: db)
         }
     }
@@ -448,6 +475,66 @@ extension ReportHistory {
         }
         try body("pg_temp.\(stage)")
         try db.execute(script: "DROP TABLE pg_temp.\(stage)")
+    }
+
+    /// About how many positions of the log a segment spans (Schema/026): a `--known-at`
+    /// between two segment ends reads at most about this many events beyond the snapshot.
+    /// A cost bound only; any size is exact.
+    public static let segmentPositions: Int64 = 50_000
+
+    /// The latest segment's number and end (0 and the log's start when there is none).
+    static func latestSegment(on db: PostgresConnection) throws -> (number: Int, end: Checkpoint) {
+        guard let row = try db.query(
+            "SELECT segment, transaction_id, position FROM projections.history_segments ORDER BY segment DESC LIMIT 1"
+        ).first else { return (0, .start) }
+        return (
+            Int(try row.decode(Int64.self, at: 0)),
+            Checkpoint(transactionID: UInt64(try row.decode(Int64.self, at: 1)), position: try row.decode(Int64.self, at: 2))
+        )
+    }
+
+    /// Ends a segment at `end`, just after the history was written through it: keeps the
+    /// state of every row changed since the previous segment (its latest month-end entry,
+    /// which counts every event up to `end`, all dates) and the segment's recorded times
+    /// and latest business date. Returns the new latest segment.
+    static func cutSegment(after previous: (number: Int, end: Checkpoint), end: Checkpoint, on db: PostgresConnection)
+        throws -> (number: Int, end: Checkpoint)
+    {
+        let number = previous.number + 1
+        if number == 1 {
+            // The first segment covers the log from its start: every row the history holds (a
+            // history kept before Schema/026 included).
+            try db.query(
+                "INSERT INTO projections.segment_pending SELECT DISTINCT projection, key FROM projections.report_history ON CONFLICT DO NOTHING")
+        }
+        try db.query(
+            """
+            INSERT INTO projections.segment_states (projection, key, segment, gone, state)
+            SELECT p.projection, p.key, $1, h.state IS NULL, h.state
+            FROM projections.segment_pending p
+            LEFT JOIN LATERAL (
+                SELECT state FROM projections.report_history h
+                WHERE h.projection = p.projection AND h.key = p.key ORDER BY h.month DESC LIMIT 1) h ON true
+            """, [number])
+        try db.query("DELETE FROM projections.segment_pending")
+        try db.query(
+            """
+            INSERT INTO projections.history_segments
+                (segment, transaction_id, position, max_recorded_at, max_business_date, min_recorded_at)
+            SELECT $1, $2, $3,
+                   GREATEST(inside.max_recorded_at, (SELECT max_recorded_at FROM projections.history_segments WHERE segment = $1 - 1)),
+                   GREATEST(inside.max_business_date, (SELECT max_business_date FROM projections.history_segments WHERE segment = $1 - 1)),
+                   inside.min_recorded_at
+            FROM (
+                SELECT max(recorded_at) AS max_recorded_at, max(business_date) AS max_business_date,
+                       min(recorded_at) AS min_recorded_at
+                FROM events
+                WHERE (transaction_id, position) > ($4::text::xid8, $5::bigint)
+                  AND (transaction_id, position) <= ($6::text::xid8, $3::bigint)) AS inside
+            """,
+            [number, Int64(end.transactionID), end.position, String(previous.end.transactionID), previous.end.position,
+             String(end.transactionID)])
+        return (number, end)
     }
 
     /// The stored month-end states of these rows (through schema reporting).
@@ -534,6 +621,60 @@ extension ReportHistory {
 }
 
 extension ReportHistory {
+    /// A report known at `knownAt` (Schema/026): the rows as of the end of the latest segment
+    /// whose every event counts for the view — all recorded by `knownAt`, and dated by the
+    /// view's `asOf` if it has one — and the stretches of the log after it that can hold
+    /// events recorded by then: each later segment whose earliest recorded time is at or
+    /// before `knownAt` (segments are settled: none joins them later) and the log after the
+    /// last one. The caller folds those stretches' events that count on top, in log order.
+    /// Nil when no segment counts entirely (the caller folds the whole log).
+    static func segmentRows<Row: ProjectionTable>(_ type: Row.Type, _ view: ReportView, knownAt: Timestamp, on db: PostgresConnection)
+        throws -> (rows: [String: Row], stretches: [(after: Checkpoint, through: Checkpoint?)])?
+    {
+        var ends: [Checkpoint] = []
+        var chosen: (index: Int, number: Int64)?
+        var firstRecorded: [Timestamp] = []
+        for row in try db.query(
+            """
+            SELECT segment, transaction_id, position, max_recorded_at, max_business_date, min_recorded_at
+            FROM reporting.history_segments ORDER BY segment
+            """, prepared: true)
+        {
+            ends.append(Checkpoint(transactionID: UInt64(try row.decode(Int64.self, at: 1)), position: try row.decode(Int64.self, at: 2)))
+            firstRecorded.append(try row.decode(Timestamp.self, at: 5))
+            // Both maxima only grow from one segment to the next: the last that counts is wanted.
+            guard try row.decode(Timestamp.self, at: 3) <= knownAt else { continue }
+            if let asOf = view.asOf {
+                let date = try row.decode(SQLDate.self, at: 4)
+                guard try Day(year: date.year, month: date.month, day: date.day) <= asOf else { continue }
+            }
+            chosen = (ends.count - 1, try row.decode(Int64.self, at: 0))
+        }
+        guard let chosen else { return nil }
+        var stretches: [(after: Checkpoint, through: Checkpoint?)] = []
+        for j in (chosen.index + 1)..<ends.count where firstRecorded[j] <= knownAt {
+            stretches.append((ends[j - 1], ends[j]))
+        }
+        stretches.append((ends[ends.count - 1], nil))
+        // The latest state of each row at or before that segment, by walking the
+        // (projection, key, segment DESC) index, never by sorting every entry.
+        try db.execute(script: "SET LOCAL enable_sort = off")
+        var states = StoredStates<Row>()
+        try db.forEachRow(
+            """
+            SELECT h.state::text FROM (
+                SELECT DISTINCT ON (key) key, gone, state FROM reporting.segment_states
+                WHERE projection = $1 AND segment <= $2
+                ORDER BY key, segment DESC) AS h
+            WHERE NOT h.gone
+            """, [Row.projection.rawValue, chosen.number]
+        ) { row in _ = try row.withBytes(at: 0) { try states.add($0) } }
+        try db.execute(script: "SET LOCAL enable_sort = on")
+        var rows: [String: Row] = [:]
+        for value in try states.decode() { rows[value.key] = value }
+        return (rows, stretches)
+    }
+
     /// Folds each row's state at the previous month end (in `rows`) on with its events of
     /// `asOf`'s month dated by then (`months`: their positions, in log order) — its state as
     /// of `asOf` over the history's events, since its month is ordered (`MonthChain`). A row
@@ -865,15 +1006,20 @@ extension ReportHistory {
         }
         guard let coverage = try historyCoverage(on: db) else { return nil }
         let (covered, recordedBy, datedBy) = coverage
-        if let knownAt = view.knownAt, covered != .start {
-            // Every event the history covers must count: all recorded by then.
-            guard let latest = recordedBy, latest <= knownAt else { return nil }
-        }
         var rows: [String: Row] = [:]
         var refold = Set<String>()
         // Where the rows read stand in the log: the fold goes on from there.
         var after = covered
-        if let current = try currentState(
+        // The stretches of the log after the rows read that can hold events for the view
+        // (`through` nil: to its end); nil: all of it after `after`.
+        var stretches: [(after: Checkpoint, through: Checkpoint?)]?
+        if let knownAt = view.knownAt, covered != .start, !(recordedBy.map { $0 <= knownAt } ?? false) {
+            // Not every event the history covers was recorded by then: the rows as of the
+            // latest segment end whose every event was (Schema/026), else the whole log.
+            guard let segmented = try segmentRows(Row.self, view, knownAt: knownAt, on: db) else { return nil }
+            rows = segmented.rows
+            stretches = segmented.stretches
+        } else if let current = try currentState(
             Row.self, view, history: covered, recordedBy: recordedBy, datedBy: datedBy, on: db, readable: readable)
         {
             rows = current.rows
@@ -926,16 +1072,20 @@ extension ReportHistory {
         // The log after the history: folded on top, or the row folded again after a reversal.
         var tail = Row.projection.logFilter
         tail.types.append("entry.reversed")
-        tail.after = after
         tail.asOf = view.asOf
         tail.knownAt = view.knownAt
         tail.settledOnly = false
         tail.withoutReversed = false
         var events: [LoggedEvent] = []
         var reversed: [Int64] = []
-        try log.forEachEvent(filter: tail) { logged in
-            if case .entry(let e) = logged.event.fact { reversed.append(e.reverses) }
-            events.append(logged)
+        // In log order: the stretches are disjoint and in order.
+        for stretch in stretches ?? [(after, nil)] {
+            tail.after = stretch.after
+            tail.through = stretch.through
+            try log.forEachEvent(filter: tail) { logged in
+                if case .entry(let e) = logged.event.fact { reversed.append(e.reverses) }
+                events.append(logged)
+            }
         }
         let originals = try log.events(at: reversed)
         for logged in events {

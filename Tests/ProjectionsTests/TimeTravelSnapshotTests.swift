@@ -171,7 +171,9 @@ private func yen(_ amount: Int64) -> Money { Money(minorUnits: amount, currency:
                         // Small pages and a small bound on the rows held, so rows are carried
                         // across pages and written early (the paths of a long log).
                         let pageSize = Int(3 + rng.next() % 40)
-                        try ReportHistory.extend(on: db, pageSize: pageSize, rowsHeld: 1 + pageSize % 4)
+                        // Small segments too (Schema/026), so known-at views read them.
+                        try ReportHistory.extend(
+                            on: db, pageSize: pageSize, rowsHeld: 1 + pageSize % 4, segmentPositions: Int64(1 + pageSize % 9))
                         try ReportHistory.storeIssuedReports(on: db)
                     }
                     continue
@@ -313,6 +315,82 @@ private func yen(_ amount: Int64) -> Money { Money(minorUnits: amount, currency:
             #expect(try Self.spent(db, ReportView(knownAt: before)) == 100)
             #expect(try Self.spent(db, ReportView(knownAt: try Self.recordedAt(db, last))) == 105)
             try Self.expectSame(db, ReportView(knownAt: before))
+        }
+    }
+
+    /// Known at an instant before the history's latest recorded event (Schema/026): the rows
+    /// as of the latest segment whose every event was recorded by then, with the later events
+    /// recorded by then folded on top — and the whole-log fold when no segment counts.
+    @Test func knownAtMidLogReadsTheLatestSegmentRecordedByThenAndFoldsTheRest() throws {
+        try TestDatabase.with { url in
+            let db = try PostgresConnection(url: url)
+            let log = RawLog(db)
+            try log.append(.lab(.planned(lab: "lab-a", name: "Lab", city: "Tokyo", budget: yen(1_000_000))), "2024-01-05")
+            var positions: [Int64] = []
+            for (i, day) in ["2024-02-10", "2024-01-20", "2024-03-01", "2024-02-15", "2024-03-10", "2024-03-12"].enumerated() {
+                positions.append(try log.append(
+                    .lab(.expenseRecorded(lab: "lab-a", category: .compute, amount: yen(Int64(10 << i)), description: nil)), day))
+                try log.append(.supply(.received(sku: "h100", quantity: Int64(1 + i))), day)
+            }
+            try log.reverse(positions[1], "2024-03-11")
+            try ReportHistory.extend(on: db, pageSize: 3, segmentPositions: 3)
+            let segments = try db.query("SELECT count(*)::int FROM reporting.history_segments")[0].decode(Int.self, at: 0)
+            #expect(segments >= 3)
+            try log.append(.lab(.expenseRecorded(lab: "lab-a", category: .staff, amount: yen(1000), description: nil)), "2024-03-20")
+            let instants = try db.query("SELECT recorded_at FROM events ORDER BY position").map { try $0.decode(Timestamp.self, at: 0) }
+            for instant in instants {
+                for asOf in [nil, try Day("2024-02-29"), try Day("2024-03-11"), try Day("2099-12-31")] as [Day?] {
+                    try Self.expectSame(db, ReportView(asOf: asOf, knownAt: instant))
+                }
+            }
+            // Known at the sixth event (the third expense: 10 + 20 + 40, the reversal comes
+            // later): the segment is what is read —
+            // changing its state changes the answer (so the test can fail).
+            let mid = instants[5]
+            #expect(try Self.spent(db, ReportView(knownAt: mid)) == 70)
+            let read = try db.query(
+                "SELECT max(segment) FROM reporting.history_segments WHERE max_recorded_at <= $1::timestamptz", [mid])[0]
+                .decode(Int64.self, at: 0)
+            try db.query(
+                "UPDATE projections.segment_states SET state = jsonb_set(state, '{spent}', '\"1\"') WHERE projection = 'labs' AND segment <= $1",
+                [read])
+            #expect(try Self.spent(db, ReportView(knownAt: mid)) != 70)
+            // Before the first segment's last event: no segment counts, the log is folded.
+            #expect(try Self.spent(db, ReportView(knownAt: instants[0])) == 0)
+            // A rebuild (reset) forgets the segments; the next extend cuts them again.
+            try ReportHistory.reset(on: db)
+            #expect(try db.query("SELECT count(*)::int FROM reporting.segment_states")[0].decode(Int.self, at: 0) == 0)
+            try ReportHistory.extend(on: db, pageSize: 2, segmentPositions: 2)
+            #expect(try Self.spent(db, ReportView(knownAt: mid)) == 70)
+            for instant in instants { try Self.expectSame(db, ReportView(knownAt: instant)) }
+        }
+    }
+
+    /// An event recorded (its transaction started) before events that take earlier places in
+    /// the log lands in a later segment; known at its recorded time, it counts, and the events
+    /// recorded after that, in the segments between, do not.
+    @Test func anEventRecordedBeforeItsPlaceInTheLogCountsKnownAtItsTimeFromALaterSegment() throws {
+        try Self.withSnapshottedLedger { db, log, url in
+            let slow = try PostgresConnection(url: url)
+            // The transaction starts (its recorded time) but takes its place in the log only
+            // when it writes, after the others.
+            try slow.execute(script: "BEGIN; SELECT now()")
+            let started = try slow.query("SELECT now()")[0].decode(Timestamp.self, at: 0)
+            for quantity in [1, 2, 3] as [Int64] { try log.append(.supply(.received(sku: "h100", quantity: quantity)), "2024-02-12") }
+            try ReportHistory.extend(on: db, pageSize: 1, segmentPositions: 1)
+            try RawLog(slow).append(.lab(.expenseRecorded(lab: "lab-a", category: .staff, amount: yen(7), description: nil)), "2024-02-13")
+            try slow.execute(script: "COMMIT")
+            try log.append(.supply(.received(sku: "h100", quantity: 100)), "2024-02-14")
+            try ReportHistory.extend(on: db, pageSize: 1, segmentPositions: 1)
+            let late = try db.query("SELECT recorded_at FROM events WHERE type = 'lab.expense_recorded' ORDER BY position DESC LIMIT 1")[0]
+                .decode(Timestamp.self, at: 0)
+            #expect(late == started)
+            #expect(try db.query("SELECT count(*)::int FROM reporting.history_segments WHERE min_recorded_at <= $1::timestamptz AND max_recorded_at > $1::timestamptz", [late])[0].decode(Int.self, at: 0) >= 1)
+            let view = ReportView(knownAt: late)
+            #expect(try Self.spent(db, view) == 107)
+            #expect(try ReportReader(connection: db).supply(view).first?.received == 10)
+            try Self.expectSame(db, view)
+            try Self.expectSame(db, ReportView(asOf: try Day("2024-02-29"), knownAt: late))
         }
     }
 
