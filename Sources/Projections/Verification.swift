@@ -102,7 +102,7 @@ struct ScannedEvent: Sendable {
     /// The typed event, or why it cannot be read.
     var event: Result<LedgerEvent, UnreadablePayload>
     /// `LedgerAudit.command(for:)` of the event.
-    var command: Result<LedgerCommand, Rejection>?
+    var command: Result<LedgerCommand.Action, Rejection>?
     /// Bit i: the event belongs to the i-th folded projection's slice of the log.
     var projections: UInt32
 }
