@@ -207,6 +207,8 @@ public final class ProjectionRebuilder {
         let runner = ProjectionRunner(connection: connection)
         runner.onLockWait = onLockWait
         runner.pageRows = pageRows
+        // The known-at segments (Schema/026) are another pass over the log: the next run's.
+        runner.backfillsSegments = false
         let caughtUp = try runner.runOnce(names)
         return RebuildSummary(projections: names, events: done, rows: rows, caughtUp: caughtUp, seconds: seconds)
     }

@@ -63,6 +63,10 @@ public final class ProjectionRunner {
     /// Whether a run also brings the time-travel snapshots up to date (`ReportHistory`);
     /// tests turn it off to see a report answered without them.
     public var keepsHistory = true
+    /// Whether a run cuts the segments of the log the history already covers when it has
+    /// none (`ReportHistory.backfillSegments`: one pass over that log, after a rebuild or an
+    /// upgrade to Schema/026). The rebuild's own catch-up leaves it to the next run.
+    public var backfillsSegments = true
 
     public init(connection: PostgresConnection, batchSize: Int = 10_000) {
         self.connection = connection
@@ -106,7 +110,7 @@ public final class ProjectionRunner {
         // The snapshots time-travel reports start from (Schema/015): the month-end history
         // up to the settled log, and the reports as issued at any close not stored yet.
         if keepsHistory, !shouldStop() {
-            try ReportHistory.extend(on: connection)
+            try ReportHistory.extend(on: connection, backfillsSegments: backfillsSegments)
             try ReportHistory.storeIssuedReports(on: connection)
         }
         return applied

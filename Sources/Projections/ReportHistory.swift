@@ -218,7 +218,7 @@ extension ReportHistory {
     @discardableResult
     public static func extend(
         on connection: PostgresConnection, pageSize: Int = 20_000, rowsHeld: Int = 50_000,
-        segmentPositions: Int64 = ReportHistory.segmentPositions
+        segmentPositions: Int64 = ReportHistory.segmentPositions, backfillsSegments: Bool = true
     ) throws -> Int
     {
         try connection.transaction { db in
@@ -237,6 +237,11 @@ extension ReportHistory {
             // Where the latest segment of the log ends (Schema/026): a page that ends far enough
             // past it ends the next one.
             var segment = try latestSegment(on: db)
+            if backfillsSegments, segment.number == 0, from.position >= max(segmentPositions, 1) {
+                // A history without segments (rebuilt by `projections rebuild`, or kept before
+                // Schema/026): cut them through the log it covers first.
+                segment = try backfillSegments(through: from, segmentPositions: max(segmentPositions, 1), pageSize: pageSize, on: db)
+            }
             try forEachPage(of: log, after: from, pageSize: pageSize) { page in
                 var reversed: [Int64] = []
                 for entry in page { if case .entry(let e) = entry.event.fact { reversed.append(e.reverses) } }
@@ -282,12 +287,15 @@ extension ReportHistory {
     /// The pages of the settled log after `checkpoint`, reversals included, each decoded on
     /// every core (an event's JSON and type need nothing but itself) and then handed to
     /// `body` in log order on this thread, which alone uses the connection.
-    static func forEachPage(of log: EventLog, after checkpoint: Checkpoint, pageSize: Int, _ body: ([LoggedEvent]) throws -> Void)
-        throws
-    {
+    static func forEachPage(
+        of log: EventLog, after checkpoint: Checkpoint, through end: Checkpoint? = nil, pageSize: Int,
+        _ body: ([LoggedEvent]) throws -> Void
+    ) throws {
         var cursor = checkpoint
+        var filter = EventLog.Filter(withoutReversed: false)
+        filter.through = end
         while true {
-            let rows = try log.rows(after: cursor, limit: pageSize, filter: EventLog.Filter(withoutReversed: false))
+            let rows = try log.rows(after: cursor, limit: pageSize, filter: filter)
             guard let lastRow = rows.last else { return }
             cursor = try EventLog.checkpoint(lastRow)
             let parts = max(1, min(ProcessInfo.processInfo.activeProcessorCount, rows.count / 256))
@@ -517,6 +525,12 @@ extension ReportHistory {
                 WHERE h.projection = p.projection AND h.key = p.key ORDER BY h.month DESC LIMIT 1) h ON true
             """, [number])
         try db.query("DELETE FROM projections.segment_pending")
+        try insertSegment(number, after: previous.end, end: end, on: db)
+        return (number, end)
+    }
+
+    /// The row of segment `number`, from the previous segment's end to `end`.
+    static func insertSegment(_ number: Int, after previous: Checkpoint, end: Checkpoint, on db: PostgresConnection) throws {
         try db.query(
             """
             INSERT INTO projections.history_segments
@@ -532,9 +546,116 @@ extension ReportHistory {
                 WHERE (transaction_id, position) > ($4::text::xid8, $5::bigint)
                   AND (transaction_id, position) <= ($6::text::xid8, $3::bigint)) AS inside
             """,
-            [number, Int64(end.transactionID), end.position, String(previous.end.transactionID), previous.end.position,
+            [number, Int64(end.transactionID), end.position, String(previous.transactionID), previous.position,
              String(end.transactionID)])
-        return (number, end)
+    }
+
+    /// Cuts the segments of the log up to `through` (the history's checkpoint) when there are
+    /// none: folds it into each row's current state, in log order — a reversal folds its
+    /// row again from its events up to there, without the reversed ones — and at each
+    /// segment end writes the states of the rows changed since the last. The rows changed
+    /// after the last end are left pending for the next one (`cutSegment`). Returns the
+    /// latest segment.
+    static func backfillSegments(through: Checkpoint, segmentPositions: Int64, pageSize: Int, on db: PostgresConnection)
+        throws -> (number: Int, end: Checkpoint)
+    {
+        let log = EventLog(connection: db)
+        let portfolio = CurrentRows<PortfolioPosition>(), labs = CurrentRows<LabSummary>()
+        let orders = CurrentRows<OrderSummary>(), supply = CurrentRows<SupplyPosition>()
+        var segment: (number: Int, end: Checkpoint) = (0, .start)
+        try forEachPage(of: log, after: .start, through: through, pageSize: pageSize) { page in
+            var reversed: [Int64] = []
+            for entry in page { if case .entry(let e) = entry.event.fact { reversed.append(e.reverses) } }
+            let originals = try log.events(at: reversed)
+            let end = page.last!.checkpoint
+            try portfolio.fold(page, originals: originals, through: end, log: log)
+            try labs.fold(page, originals: originals, through: end, log: log)
+            try orders.fold(page, originals: originals, through: end, log: log)
+            try supply.fold(page, originals: originals, through: end, log: log)
+            guard end.position - segment.end.position >= segmentPositions else { return }
+            let number = segment.number + 1
+            try portfolio.write(segment: number, on: db)
+            try labs.write(segment: number, on: db)
+            try orders.write(segment: number, on: db)
+            try supply.write(segment: number, on: db)
+            try insertSegment(number, after: segment.end, end: end, on: db)
+            segment = (number, end)
+        }
+        try portfolio.pend(on: db)
+        try labs.pend(on: db)
+        try orders.pend(on: db)
+        try supply.pend(on: db)
+        return segment
+    }
+
+    /// One report's rows as of a place in the log (all business dates), for `backfillSegments`.
+    final class CurrentRows<Row: ProjectionTable> {
+        var rows: [String: Row] = [:]
+        var changed: Set<String> = []
+
+        /// Folds a page in (log order); `through` is its last event.
+        func fold(_ page: [LoggedEvent], originals: [Int64: LedgerEvent], through: Checkpoint, log: EventLog) throws {
+            var refold = Set<String>()
+            for logged in page {
+                if case .entry(let e) = logged.event.fact {
+                    if let original = originals[e.reverses], let key = Row.key(of: original) {
+                        refold.insert(key)
+                        changed.insert(key)
+                    }
+                } else if let key = Row.key(of: logged.event) {
+                    changed.insert(key)
+                    // A row folded again below reads this event too.
+                    if !refold.contains(key) { rows[key] = MonthChain<Row>.fold(rows[key], logged.event) }
+                }
+            }
+            guard !refold.isEmpty else { return }
+            // Its events up to `through`, without those reversed by then (a reversal counts
+            // from its place in the log on, whatever its date, as for the current state).
+            var filter = EventLog.Filter(through: through, settledOnly: false)
+            let keys = Array(refold)
+            filter.streams = keys.map { Row.projection.stream(forKey: $0) }
+            if Row.projection == .supply { filter.dispatchesOfSKUs = keys }
+            for key in keys { rows[key] = nil }
+            try log.forEachEvent(filter: filter) { logged in
+                guard let key = Row.key(of: logged.event), refold.contains(key) else { return }
+                rows[key] = MonthChain<Row>.fold(rows[key], logged.event)
+            }
+        }
+
+        /// Stores the state of every row changed since the last segment as of segment `number`.
+        func write(segment number: Int, on db: PostgresConnection) throws {
+            defer { changed = [] }
+            guard !changed.isEmpty else { return }
+            var present: [(String, Row)] = []
+            var gone: [String] = []
+            for key in changed {
+                if let row = rows[key] { present.append(("", row)) } else { gone.append(key) }
+            }
+            if !gone.isEmpty {
+                try db.query(
+                    """
+                    INSERT INTO projections.segment_states (projection, key, segment, gone, state)
+                    SELECT $1, k, $2, true, NULL FROM unnest($3::text[]) AS k
+                    """, [Row.projection.rawValue, number, PostgresArray(gone)])
+            }
+            try ReportHistory.stage(present, on: db) { stage in
+                try db.query(
+                    """
+                    INSERT INTO projections.segment_states (projection, key, segment, gone, state)
+                    SELECT $1, s.\(Row.keyColumn), $2, false, to_jsonb(s) - 'history_at' FROM \(stage) s
+                    """, [Row.projection.rawValue, number])
+            }
+        }
+
+        /// Leaves the rows changed since the last segment for the next one.
+        func pend(on db: PostgresConnection) throws {
+            guard !changed.isEmpty else { return }
+            try db.query(
+                """
+                INSERT INTO projections.segment_pending (projection, key)
+                SELECT $1, k FROM unnest($2::text[]) AS k ON CONFLICT DO NOTHING
+                """, [Row.projection.rawValue, PostgresArray(Array(changed))])
+        }
     }
 
     /// The stored month-end states of these rows (through schema reporting).

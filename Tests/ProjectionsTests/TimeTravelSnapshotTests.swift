@@ -363,6 +363,30 @@ private func yen(_ amount: Int64) -> Money { Money(minorUnits: amount, currency:
             try ReportHistory.extend(on: db, pageSize: 2, segmentPositions: 2)
             #expect(try Self.spent(db, ReportView(knownAt: mid)) == 70)
             for instant in instants { try Self.expectSame(db, ReportView(knownAt: instant)) }
+            // A history without segments (`projections rebuild` writes none; a history kept
+            // before 026 has none): the next extend cuts them through the log it covers, from
+            // the rows' current states, and carries on.
+            try db.execute(script: """
+                DELETE FROM projections.segment_states; DELETE FROM projections.segment_pending;
+                DELETE FROM projections.history_segments;
+                """)
+            try log.append(.lab(.expenseRecorded(lab: "lab-a", category: .staff, amount: yen(2000), description: nil)), "2024-03-21")
+            try ReportHistory.extend(on: db, pageSize: 2, segmentPositions: 3)
+            #expect(try db.query("SELECT count(*)::int FROM reporting.history_segments")[0].decode(Int.self, at: 0) >= 4)
+            #expect(try Self.spent(db, ReportView(knownAt: mid)) == 70)
+            for _ in 0..<2 {
+                for instant in try db.query("SELECT recorded_at FROM events ORDER BY position").map({ try $0.decode(Timestamp.self, at: 0) }) {
+                    try Self.expectSame(db, ReportView(knownAt: instant))
+                    try Self.expectSame(db, ReportView(asOf: try Day("2099-12-31"), knownAt: instant))
+                }
+                for quantity in [5, 6, 7] as [Int64] { try log.append(.supply(.received(sku: "a100", quantity: quantity)), "2024-03-22") }
+                try ReportHistory.extend(on: db, pageSize: 2, segmentPositions: 3)
+            }
+            // The backfilled segment is what is read.
+            try db.query(
+                "UPDATE projections.segment_states SET state = jsonb_set(state, '{spent}', '\"1\"') WHERE projection = 'labs' AND segment <= $1",
+                [read])
+            #expect(try Self.spent(db, ReportView(knownAt: mid)) != 70)
         }
     }
 
