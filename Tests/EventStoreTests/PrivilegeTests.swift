@@ -249,6 +249,13 @@ import TestSupport
                     return false
                 }
                 #expect(try counts(owner) == [1, 1])
+                // The same key without a command hash: LE002 as before, not the key row's NOT NULL.
+                #expect {
+                    try callAppend(
+                        app, [sent("s-2", version: 1)], key: "k-1", hash: nil,
+                        expecting: [["stream": "s-2", "version": 0]])
+                } throws: { error in sqlState(error) == "LE002" }
+                #expect(try counts(owner) == [1, 1])
                 let again = try store.append(
                     [event("s-2")], expecting: ["s-2": .noStream, "periods": .noStream], idempotencyKey: "k-1",
                     commandHash: "h-1")
