@@ -41,9 +41,24 @@ public enum EventHash {
         eventID: UUID, stream: String, version: Int64, type: String, schemaVersion: Int,
         businessDate: SQLDate, canonicalPayload: [UInt8], canonicalMetadata: [UInt8]
     ) -> [UInt8] {
+        body(
+            eventID: eventID, stream: stream, version: version, type: type, schemaVersion: schemaVersion,
+            businessDate: businessDate, reserving: canonicalPayload.count + canonicalMetadata.count,
+            payload: { $0.append(contentsOf: canonicalPayload) }, metadata: { $0.append(contentsOf: canonicalMetadata) })
+    }
+
+    /// The same bytes, with payload and metadata written in place by `payload` and
+    /// `metadata` (each appends its document's canonical encoding): `verify` transcodes
+    /// them from PostgreSQL's text straight into the body instead of into arrays of their
+    /// own. `reserving`: about how many bytes the two will take.
+    public static func body(
+        eventID: UUID, stream: String, version: Int64, type: String, schemaVersion: Int,
+        businessDate: SQLDate, reserving: Int, payload: (inout [UInt8]) throws -> Void,
+        metadata: (inout [UInt8]) throws -> Void
+    ) rethrows -> [UInt8] {
         // The canonical encoding of the array, written element by element.
         var body: [UInt8] = [UInt8(ascii: "[")]
-        body.reserveCapacity(canonicalPayload.count + canonicalMetadata.count + 160)
+        body.reserveCapacity(reserving + 160)
         let comma = UInt8(ascii: ",")
         JSON.writeString(eventID.lowercasedString, into: &body)
         body.append(comma)
@@ -57,9 +72,9 @@ public enum EventHash {
         body.append(comma)
         JSON.writeString(businessDate.description, into: &body)
         body.append(comma)
-        body.append(contentsOf: canonicalPayload)
+        try payload(&body)
         body.append(comma)
-        body.append(contentsOf: canonicalMetadata)
+        try metadata(&body)
         body.append(UInt8(ascii: "]"))
         return body
     }

@@ -10,12 +10,23 @@ extension JSON {
     public static func canonicalBytes(ofText text: UnsafeBufferPointer<UInt8>) -> [UInt8]? {
         var out: [UInt8] = []
         out.reserveCapacity(text.count)
+        guard appendCanonicalBytes(ofText: text, to: &out) else { return nil }
+        return out
+    }
+
+    /// The same encoding appended to `out` (verify writes payload and metadata straight into
+    /// the bytes an event's hash covers); false, with `out` as it was, where
+    /// `canonicalBytes(ofText:)` would give nil.
+    public static func appendCanonicalBytes(ofText text: UnsafeBufferPointer<UInt8>, to out: inout [UInt8]) -> Bool {
+        let start = out.count
         var transcoder = CanonicalTranscoder(bytes: text)
         transcoder.skipWhitespace()
-        guard transcoder.value(into: &out, depth: 0) else { return nil }
-        transcoder.skipWhitespace()
-        guard transcoder.index == text.count else { return nil }
-        return out
+        if transcoder.value(into: &out, depth: 0) {
+            transcoder.skipWhitespace()
+            if transcoder.index == text.count { return true }
+        }
+        out.removeSubrange(start...)
+        return false
     }
 }
 
@@ -45,41 +56,49 @@ private struct CanonicalTranscoder {
             out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[range]))
             out.append(UInt8(ascii: "\""))
             return true
-        case UInt8(ascii: "t"): return literal("true", into: &out)
-        case UInt8(ascii: "f"): return literal("false", into: &out)
-        case UInt8(ascii: "n"): return literal("null", into: &out)
-        case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): return number(into: &out)
-        default: return false
+        default:
+            guard let range = scalar() else { return false }
+            out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[range]))
+            return true
         }
     }
 
-    mutating func literal(_ word: StaticString, into out: inout [UInt8]) -> Bool {
+    /// A literal or a number, whose canonical encoding is its text: its range, or nil.
+    mutating func scalar() -> Range<Int>? {
+        switch bytes[index] {
+        case UInt8(ascii: "t"): literal("true")
+        case UInt8(ascii: "f"): literal("false")
+        case UInt8(ascii: "n"): literal("null")
+        case UInt8(ascii: "-"), UInt8(ascii: "0")...UInt8(ascii: "9"): number()
+        default: nil
+        }
+    }
+
+    mutating func literal(_ word: StaticString) -> Range<Int>? {
         let count = word.utf8CodeUnitCount
-        guard index + count <= bytes.count else { return false }
-        for i in 0..<count where bytes[index + i] != word.utf8Start[i] { return false }
-        out.append(contentsOf: UnsafeBufferPointer(start: word.utf8Start, count: count))
+        guard index + count <= bytes.count else { return nil }
+        for i in 0..<count where bytes[index + i] != word.utf8Start[i] { return nil }
         index += count
-        return true
+        return (index - count)..<index
     }
 
     /// The number exactly as written, as the parser keeps it.
-    mutating func number(into out: inout [UInt8]) -> Bool {
+    mutating func number() -> Range<Int>? {
         let start = index
         if bytes[index] == UInt8(ascii: "-") { index += 1 }
         let intStart = index
         let intDigits = digits()
-        guard intDigits > 0, intDigits == 1 || bytes[intStart] != UInt8(ascii: "0") else { return false }
+        guard intDigits > 0, intDigits == 1 || bytes[intStart] != UInt8(ascii: "0") else { return nil }
         if index < bytes.count, bytes[index] == UInt8(ascii: ".") {
             index += 1
-            guard digits() > 0 else { return false }
+            guard digits() > 0 else { return nil }
         }
         if index < bytes.count, bytes[index] == UInt8(ascii: "e") || bytes[index] == UInt8(ascii: "E") {
             index += 1
             if index < bytes.count, bytes[index] == UInt8(ascii: "+") || bytes[index] == UInt8(ascii: "-") { index += 1 }
-            guard digits() > 0 else { return false }
+            guard digits() > 0 else { return nil }
         }
-        out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[start..<index]))
-        return true
+        return start..<index
     }
 
     mutating func digits() -> Int {
@@ -119,9 +138,11 @@ private struct CanonicalTranscoder {
             out.append(contentsOf: [UInt8(ascii: "{"), UInt8(ascii: "}")])
             return true
         }
-        // Values are transcoded one after another into one scratch buffer, then copied out
-        // in key order: one allocation per object, not one per member.
-        var members: [(key: Range<Int>, value: Range<Int>)] = []
+        // A string, number or literal member encodes as its own text: it is copied from the
+        // input in key order. Other values are transcoded one after another into one scratch
+        // buffer, then copied out: a flat object (every payload and metadata) costs one
+        // allocation, a nested one two.
+        var members: [(key: Range<Int>, value: Range<Int>, inScratch: Bool)] = []
         var scratch: [UInt8] = []
         while true {
             skipWhitespace()
@@ -132,9 +153,20 @@ private struct CanonicalTranscoder {
             guard index < bytes.count, bytes[index] == UInt8(ascii: ":") else { return false }
             index += 1
             skipWhitespace()
-            let start = scratch.count
-            guard value(into: &scratch, depth: depth + 1) else { return false }
-            members.append((key, start..<scratch.count))
+            // The parser's depth limit holds for a member of any kind.
+            guard depth + 1 < 512, index < bytes.count else { return false }
+            switch bytes[index] {
+            case UInt8(ascii: "{"), UInt8(ascii: "["):
+                let start = scratch.count
+                guard value(into: &scratch, depth: depth + 1) else { return false }
+                members.append((key, start..<scratch.count, true))
+            case UInt8(ascii: "\""):
+                guard let text = string(asciiOnly: false) else { return false }
+                members.append((key, (text.lowerBound - 1)..<(text.upperBound + 1), false))
+            default:
+                guard let range = scalar() else { return false }
+                members.append((key, range, false))
+            }
             skipWhitespace()
             guard index < bytes.count else { return false }
             if bytes[index] == UInt8(ascii: ",") {
@@ -159,7 +191,11 @@ private struct CanonicalTranscoder {
             out.append(contentsOf: key)
             out.append(UInt8(ascii: "\""))
             out.append(UInt8(ascii: ":"))
-            out.append(contentsOf: scratch[member.value])
+            if member.inScratch {
+                out.append(contentsOf: scratch[member.value])
+            } else {
+                out.append(contentsOf: UnsafeBufferPointer(rebasing: bytes[member.value]))
+            }
         }
         out.append(UInt8(ascii: "}"))
         return true

@@ -114,6 +114,9 @@ public struct Row: Sendable {
         return try storage.withValue(row: index, column: column, body)
     }
 
+    /// The length in bytes of a column's text (0 for NULL).
+    public func length(at column: Int) -> Int { Int(PQgetlength(storage.result, Int32(index), Int32(column))) }
+
     /// The raw text of a column, or nil for NULL.
     public func text(at column: Int) -> String? {
         if storage.isNull(row: index, column: column) { return nil }

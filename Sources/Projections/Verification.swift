@@ -124,21 +124,20 @@ extension ScannedEvent {
         let schemaVersion = try row.decode(Int.self, at: 5)
         // jsonb always parses; the fold reports what it cannot read.
         let payload = row.withBytes(at: 6) { try? JSON.parse($0) }.flatMap { $0 } ?? .null
-        let canonicalPayload = row.withBytes(at: 6) { JSON.canonicalBytes(ofText: $0) }.flatMap { $0 }
-        // Metadata is only hashed: re-encoded straight from its text (parsed only when the
-        // fast path declines it).
-        guard
-            let canonicalMetadata = row.withBytes(at: 7, {
-                JSON.canonicalBytes(ofText: $0) ?? ((try? JSON.parse($0)) ?? .null).canonicalBytes
-            })
-        else {
-            throw PostgresError(kind: .client, message: "column metadata is NULL")
-        }
+        guard !row.isNull(at: 7) else { throw PostgresError(kind: .client, message: "column metadata is NULL") }
         let date = try row.decode(SQLDate.self, at: 8)
+        // Payload and metadata are re-encoded straight from their text into the hashed body
+        // (each parsed only when the fast path declines it).
+        func canonical(_ column: Int, _ parsed: @autoclosure () -> JSON, into out: inout [UInt8]) {
+            let done = row.withBytes(at: column) { JSON.appendCanonicalBytes(ofText: $0, to: &out) } ?? false
+            if !done { parsed().write(into: &out) }
+        }
         body = EventHash.body(
             eventID: try row.decode(UUID.self, at: 9), stream: stream, version: version, type: type,
-            schemaVersion: schemaVersion, businessDate: date, canonicalPayload: canonicalPayload ?? payload.canonicalBytes,
-            canonicalMetadata: canonicalMetadata)
+            schemaVersion: schemaVersion, businessDate: date,
+            reserving: row.length(at: 6) + row.length(at: 7),
+            payload: { canonical(6, payload, into: &$0) },
+            metadata: { canonical(7, row.withBytes(at: 7) { (try? JSON.parse($0)) ?? .null } ?? .null, into: &$0) })
         hash = try row.decode(Bytes.self, at: 10).bytes
         do {
             let day = try Day(year: date.year, month: date.month, day: date.day)

@@ -66,6 +66,32 @@ import Testing
         #expect(Self.fast(text) == nil)
     }
 
+    /// Appending (verify writes straight into the hashed body): the same bytes after what
+    /// the buffer held, or the buffer as it was.
+    @Test(arguments: [
+        #"{"n": 3, "id": "sakura-seed", "amount": "500000000", "currency": "JPY"}"#,
+        #" { "b" : [ 1 , -2.50 , 1e3, true, null, {} ] , "a" : { "z" : "東京" }, "c": "é", "d": false } "#,
+        #"{"a": "x\ny"}"#, #"{"a": 1, "a": 2}"#, #"{"a": 1,}"#, #"{"a": 01}"#, #"{"a": tru}"#, #"{"a": "x"#, "12",
+    ])
+    func appendsTheSameBytesOrLeavesTheBufferAsItWas(_ text: String) {
+        var out: [UInt8] = [1, 2, 3]
+        let appended = Array(text.utf8).withUnsafeBufferPointer { JSON.appendCanonicalBytes(ofText: $0, to: &out) }
+        if let fast = Self.fast(text) {
+            #expect(appended && out == [1, 2, 3] + fast)
+            #expect(fast == Self.slow(text))
+        } else {
+            #expect(!appended && out == [1, 2, 3])
+        }
+    }
+
+    /// A member copied as its own text still counts towards the parser's nesting limit.
+    @Test(arguments: [510, 511, 512], ["1", #""x""#, "true"])
+    func theParsersDepthLimitHoldsForEveryMember(depth: Int, scalar: String) {
+        let text = String(repeating: #"{"a":"#, count: depth) + scalar + String(repeating: "}", count: depth)
+        #expect(Self.fast(text) == Self.slow(text))
+        #expect((Self.fast(text) == nil) == (depth >= 512))
+    }
+
     @Test func declinesInvalidUTF8() {
         let bytes: [UInt8] = Array(#"{"a": ""#.utf8) + [0xC3, 0x28] + Array(#""}"#.utf8)
         #expect(bytes.withUnsafeBufferPointer { JSON.canonicalBytes(ofText: $0) } == nil)
