@@ -15,6 +15,10 @@ public struct RebuildSummary: Sendable, Equatable {
     public var caughtUp: Int
     public var seconds: Double
     public var eventsPerSecond: Double { seconds > 0 ? Double(events) / seconds : 0 }
+    /// Rows written out mid-pass (memory bound, `ProjectionRebuilder.rowsHeld`), and read
+    /// back because a later event touched them.
+    public var rowsWrittenOut = 0
+    public var rowsReadBack = 0
 }
 
 /// `ledger projections rebuild`: replays the whole log into fresh rows, in memory, then
@@ -38,8 +42,18 @@ public final class ProjectionRebuilder {
     /// commit: tests hold the rebuild there to check what readers see.
     public var beforeSwapCommit: (() throws -> Void)?
 
-    public init(connection: PostgresConnection, pageSize: Int = 20_000) {
+    /// A second connection that writes while `connection` reads: with it the rebuild runs
+    /// in one transaction there, writing rows no page has touched for a while as it goes
+    /// (`rowsHeld`), so its memory is bounded however long the log. Without it every row is
+    /// held until the swap.
+    public let writer: PostgresConnection?
+    /// Rows held per report before the least recently touched half is written out (with a
+    /// `writer`).
+    public var rowsHeld = 100_000
+
+    public init(connection: PostgresConnection, writer: PostgresConnection? = nil, pageSize: Int = 20_000) {
         self.connection = connection
+        self.writer = writer
         self.pageSize = pageSize
     }
 
@@ -93,41 +107,72 @@ public final class ProjectionRebuilder {
         // (counting them exactly cost the server a pass over the whole log first); the last
         // progress call gives the exact count.
         let total = Int(end.position)
-        var portfolio = RebuildFold<PortfolioPosition>()
-        var labs = RebuildFold<LabSummary>()
-        var orders = RebuildFold<OrderSummary>()
-        var supply = RebuildFold<SupplyPosition>()
+        let want = Set(names)
+        // With a writer connection, rows no page has touched for a while are written out
+        // mid-pass (in the writer's one transaction) and read back if touched again.
+        let evicts = writer != nil && keepsHistory
+        let limit = evicts ? max(rowsHeld, 1) : Int.max
+        var portfolio = RebuildFold<PortfolioPosition>(limit: limit, projects: want.contains(.portfolio))
+        var labs = RebuildFold<LabSummary>(limit: limit, projects: want.contains(.labs))
+        var orders = RebuildFold<OrderSummary>(limit: limit, projects: want.contains(.orders))
+        var supply = RebuildFold<SupplyPosition>(limit: limit, projects: want.contains(.supply))
         var done = 0
+        var spill = (writtenOut: 0, readBack: 0)
         // The latest recorded time and business date of the events read (the history's
         // coverage, Schema/015 and 019), reversals included.
         let coverage = Mutex<(recordedAt: Timestamp?, businessDate: Day?)>((nil, nil))
-        // The main thread reads the pages; any free core decodes their events; one thread
-        // folds them in log order (`PagePipeline`).
         let failure = Mutex<(any Error)?>(nil)
         let progress = self.progress
-        let pipeline = PagePipeline<LoggedEvent>(consumers: [{ chunks in
-            for chunk in chunks {
-                for logged in chunk {
-                    let reversedOn = reversals.isEmpty ? nil : reversals[logged.position]
-                    switch logged.event.fact {
-                    case .investment: portfolio.apply(logged, reversedOn: reversedOn)
-                    case .lab: labs.apply(logged, reversedOn: reversedOn)
-                    case .supply: supply.apply(logged, reversedOn: reversedOn)
-                    case .order:
-                        orders.apply(logged, reversedOn: reversedOn)
-                        supply.apply(logged, reversedOn: reversedOn)
-                    case .startup, .entry, .period, .fx: break
+        let pageSize = self.pageSize
+        let writing = writer ?? connection
+        var rows: [ProjectionName: Int] = [:]
+
+        /// The pass: the main thread reads the pages on `connection`; any free core decodes
+        /// their events; one thread folds them in log order (`PagePipeline`) and, evicting,
+        /// writes on `writing`.
+        func pass() throws {
+            var tick = 0
+            let pipeline = PagePipeline<LoggedEvent>(consumers: [{ chunks in
+                guard failure.withLock({ $0 == nil }) else { return }
+                tick += 1
+                do {
+                    if evicts {
+                        // Rows written out earlier and touched again by this page come back.
+                        spill.readBack += try portfolio.reload(chunks, on: writing)
+                        spill.readBack += try labs.reload(chunks, on: writing)
+                        spill.readBack += try orders.reload(chunks, on: writing)
+                        spill.readBack += try supply.reload(chunks, on: writing)
                     }
+                    for chunk in chunks {
+                        for logged in chunk {
+                            let reversedOn = reversals.isEmpty ? nil : reversals[logged.position]
+                            switch logged.event.fact {
+                            case .investment: portfolio.apply(logged, reversedOn: reversedOn, tick: tick)
+                            case .lab: labs.apply(logged, reversedOn: reversedOn, tick: tick)
+                            case .supply: supply.apply(logged, reversedOn: reversedOn, tick: tick)
+                            case .order:
+                                orders.apply(logged, reversedOn: reversedOn, tick: tick)
+                                supply.apply(logged, reversedOn: reversedOn, tick: tick)
+                            case .startup, .entry, .period, .fx: break
+                            }
+                        }
+                        done += chunk.count
+                    }
+                    if evicts {
+                        spill.writtenOut += try portfolio.evictIfFull(on: writing)
+                        spill.writtenOut += try labs.evictIfFull(on: writing)
+                        spill.writtenOut += try orders.evictIfFull(on: writing)
+                        spill.writtenOut += try supply.evictIfFull(on: writing)
+                    }
+                } catch {
+                    failure.withLock { if $0 == nil { $0 = error } }
                 }
-                done += chunk.count
-            }
-            let seconds = (ContinuousClock.now - started).seconds
-            progress?(max(done, 0), max(total, done), seconds > 0 ? Double(done) / seconds : 0)
-        }])
-        // Each page's anti-join (reversed events) looks costly enough that PostgreSQL would
-        // start parallel workers for every page: forks that cost more than the page itself.
-        try connection.execute(script: "SET max_parallel_workers_per_gather = 0")
-        do {
+                let seconds = (ContinuousClock.now - started).seconds
+                progress?(max(done, 0), max(total, done), seconds > 0 ? Double(done) / seconds : 0)
+            }])
+            // Each page's anti-join (reversed events) looks costly enough that PostgreSQL would
+            // start parallel workers for every page: forks that cost more than the page itself.
+            try connection.execute(script: "SET max_parallel_workers_per_gather = 0")
             defer {
                 pipeline.finish()
                 try? connection.execute(script: "RESET max_parallel_workers_per_gather")
@@ -166,51 +211,81 @@ public final class ProjectionRebuilder {
                 if rows.count < pageSize { break }
             }
         }
-        if let error = failure.withLock({ $0 }) { throw error }
-        progress?(done, done, Double(done) / max((ContinuousClock.now - started).seconds, 1e-9))
-        var rows: [ProjectionName: Int] = [:]
-        let covered = coverage.withLock { $0 }
-        try connection.transaction { db in
+
+        /// Starts the history's replacement (its lock, its old entries deleted) and the
+        /// tables that hold rows written out mid-pass.
+        func begin(_ db: PostgresConnection) throws {
+            if keepsHistory { try ReportHistory.beginReplacing(on: db) }
+            if evicts {
+                try portfolio.begin(on: db)
+                try labs.begin(on: db)
+                try orders.begin(on: db)
+                try supply.begin(on: db)
+            }
+        }
+
+        /// The swap: every projection's rows and pages, the rest of the history, the
+        /// checkpoints — one transaction with `begin`.
+        func swapIn(_ db: PostgresConnection) throws {
+            let covered = coverage.withLock { $0 }
             for name in names {
                 try ProjectionSQL.lock(name, on: db, waiting: onLockWait)
+                // Each fold is let go once written, so the next one's rows have its memory.
                 switch name {
-                case .portfolio: rows[name] = try swap(portfolio.rows, db)
-                case .labs: rows[name] = try swap(labs.rows, db)
-                case .orders: rows[name] = try swap(orders.rows, db)
-                case .supply: rows[name] = try swap(supply.rows, db)
+                case .portfolio: rows[name] = try portfolio.swapIn(on: db, pageRows: pageRows)
+                case .labs: rows[name] = try labs.swapIn(on: db, pageRows: pageRows)
+                case .orders: rows[name] = try orders.swapIn(on: db, pageRows: pageRows)
+                case .supply: rows[name] = try supply.swapIn(on: db, pageRows: pageRows)
                 }
                 try ProjectionSQL.setCheckpoint(name, to: end, on: db)
             }
             if keepsHistory {
-                try ReportHistory.replace(
-                    through: (end, covered.recordedAt, covered.businessDate), on: db
-                ) { db in
-                    // Each report's chains are let go once written, so the next one's entries
-                    // have their memory.
-                    try ReportHistory.write(portfolio.chains.lazy.map { ($0.key, $0.value) }, on: db)
-                    portfolio = .init()
-                    try ReportHistory.write(labs.chains.lazy.map { ($0.key, $0.value) }, on: db)
-                    labs = .init()
-                    try ReportHistory.write(orders.chains.lazy.map { ($0.key, $0.value) }, on: db)
-                    orders = .init()
-                    try ReportHistory.write(supply.chains.lazy.map { ($0.key, $0.value) }, on: db)
-                    supply = .init()
-                }
+                try portfolio.writeHistory(on: db)
+                portfolio = .init(limit: 0, projects: false)
+                try labs.writeHistory(on: db)
+                labs = .init(limit: 0, projects: false)
+                try orders.writeHistory(on: db)
+                orders = .init(limit: 0, projects: false)
+                try supply.writeHistory(on: db)
+                supply = .init(limit: 0, projects: false)
+                try ReportHistory.finishReplacing(through: (end, covered.recordedAt, covered.businessDate), on: db)
             }
             try beforeSwapCommit?()
         }
+
+        if let writer, evicts {
+            // One transaction on the writer for the whole pass: readers see the old history
+            // and rows until it commits, and a killed rebuild leaves them as they were.
+            try writer.transaction { db in
+                try begin(db)
+                try pass()
+                if let error = failure.withLock({ $0 }) { throw error }
+                try swapIn(db)
+            }
+        } else {
+            try pass()
+            if let error = failure.withLock({ $0 }) { throw error }
+            try (writer ?? connection).transaction { db in
+                try begin(db)
+                try swapIn(db)
+            }
+        }
+        progress?(done, done, Double(done) / max((ContinuousClock.now - started).seconds, 1e-9))
         let seconds = (ContinuousClock.now - started).seconds
-        portfolio = .init()
-        labs = .init()
-        orders = .init()
-        supply = .init()
+        portfolio = .init(limit: 0, projects: false)
+        labs = .init(limit: 0, projects: false)
+        orders = .init(limit: 0, projects: false)
+        supply = .init(limit: 0, projects: false)
         let runner = ProjectionRunner(connection: connection)
         runner.onLockWait = onLockWait
         runner.pageRows = pageRows
         // The known-at segments (Schema/026) are another pass over the log: the next run's.
         runner.backfillsSegments = false
         let caughtUp = try runner.runOnce(names)
-        return RebuildSummary(projections: names, events: done, rows: rows, caughtUp: caughtUp, seconds: seconds)
+        var summary = RebuildSummary(projections: names, events: done, rows: rows, caughtUp: caughtUp, seconds: seconds)
+        summary.rowsWrittenOut = spill.writtenOut
+        summary.rowsReadBack = spill.readBack
+        return summary
     }
 
     /// For each event reversed by a reversal at or before `end`, the earliest business date
@@ -232,34 +307,130 @@ public final class ProjectionRebuilder {
         return out
     }
 
-    /// Writes the rows and their report pages in place of the old ones.
-    private func swap<Row: ProjectionTable>(_ rows: [String: Row], _ db: PostgresConnection) throws -> Int {
-        var rows = rows
-        try Row.complete(&rows, keys: Array(rows.keys), on: db)
-        try ProjectionSQL.replace(nil, with: rows.values, on: db)
-        try ReportPages.replace(with: rows, on: db, pageRows: pageRows)
-        return rows.count
-    }
 }
 
-/// One report's rows folded over the whole log by the rebuild: each row's month-end chain.
+/// One report's rows folded over the whole log by the rebuild: each row's month-end chain
+/// (`MonthChain`), whose latest state is the projection's row.
+///
+/// When more than `limit` rows are held, the half no page has touched for longest is
+/// written out — history entries into `projections.report_history`, projection rows into a
+/// temporary table — in the rebuild's transaction, and read back from there if a later
+/// page touches them again (`reload`). Memory then stays bounded by `limit` rows however
+/// long the log; a finished order is never touched again, so little is read back.
 struct RebuildFold<Row: ProjectionTable> {
     var chains: [String: MonthChain<Row>] = [:]
+    /// The page that last touched each held row.
+    var touched: [String: Int] = [:]
+    let limit: Int
+    /// Whether this projection is rebuilt (else only its history is kept).
+    let projects: Bool
+    /// Whether any row was written out.
+    var evicted = false
 
-    mutating func apply(_ logged: LoggedEvent, reversedOn: Day?) {
-        guard let key = Row.key(of: logged.event) else { return }
-        chains[key, default: MonthChain()].apply(logged, reversedOn: reversedOn)
+    init(limit: Int, projects: Bool) {
+        self.limit = limit
+        self.projects = projects
     }
 
-    /// The projection's rows: each chain's latest state. Its last month is on or after every
-    /// event and reversal of the row, so that state counts every event but the reversed ones.
-    var rows: [String: Row] {
+    /// The temporary table of the projection rows written out mid-pass.
+    static var spilled: String { "pg_temp.rebuild_\(Row.projection.rawValue)" }
+
+    mutating func apply(_ logged: LoggedEvent, reversedOn: Day?, tick: Int) {
+        guard let key = Row.key(of: logged.event) else { return }
+        chains[key, default: MonthChain()].apply(logged, reversedOn: reversedOn)
+        if limit != .max { touched[key] = tick }
+    }
+
+    func begin(on db: PostgresConnection) throws {
+        guard projects else { return }
+        // Names are this program's constants.
+        try db.execute(
+            script: """
+                DROP TABLE IF EXISTS \(Self.spilled);
+                CREATE TEMPORARY TABLE \(Self.spilled.dropFirst("pg_temp.".count)) (LIKE \(Row.table)) ON COMMIT DROP;
+                """)
+    }
+
+    /// Reads back the rows written out earlier that these pages touch, and removes what was
+    /// written of them (they are written again, whole, when next written out).
+    mutating func reload(_ chunks: [[LoggedEvent]], on db: PostgresConnection) throws -> Int {
+        guard evicted else { return 0 }
+        var keys = Set<String>()
+        for chunk in chunks {
+            for logged in chunk {
+                if let key = Row.key(of: logged.event), chains[key] == nil { keys.insert(key) }
+            }
+        }
+        guard !keys.isEmpty else { return 0 }
+        // Every row written out has at least one entry (`MonthChain.entries`).
+        let back = try ReportHistory.load(Row.self, keys: Array(keys), on: db)
+        guard !back.isEmpty else { return 0 }
+        let found = Array(back.keys)
+        try db.query(
+            "DELETE FROM projections.report_history WHERE projection = $1 AND key = ANY ($2::text[])",
+            [Row.projection.rawValue, PostgresArray(found)])
+        if projects {
+            try db.query(
+                "DELETE FROM \(Self.spilled) WHERE \(Row.keyColumn) = ANY ($1::text[])", [PostgresArray(found)])
+        }
+        for (key, chain) in back { chains[key] = chain }
+        return back.count
+    }
+
+    /// Writes out the half of the rows held that no page has touched for longest, when more
+    /// than `limit` are held.
+    mutating func evictIfFull(on db: PostgresConnection) throws -> Int {
+        guard chains.count > limit else { return 0 }
+        let oldest = touched.sorted { $0.value < $1.value }.prefix(chains.count - limit / 2).map(\.key)
+        try write(keys: oldest, on: db)
+        for key in oldest {
+            chains[key] = nil
+            touched[key] = nil
+        }
+        evicted = true
+        return oldest.count
+    }
+
+    /// Writes these rows' history entries and, for a rebuilt projection, their latest rows.
+    private func write(keys: [String], on db: PostgresConnection) throws {
+        try ReportHistory.write(keys.lazy.compactMap { key in chains[key].map { (key, $0) } }, on: db)
+        guard projects else { return }
+        var rows = latest(keys)
+        try Row.complete(&rows, keys: Array(rows.keys), on: db)
+        try ProjectionSQL.copy(rows.values, into: Self.spilled, on: db)
+    }
+
+    /// The latest state of these rows' chains: the fold of all of a row's events but the
+    /// reversed ones (its last month is on or after every event and reversal of the row).
+    func latest(_ keys: some Sequence<String>) -> [String: Row] {
         var out: [String: Row] = [:]
-        out.reserveCapacity(chains.count)
-        for (key, chain) in chains {
-            if let row = chain.rows.last, let row { out[key] = row }
+        for key in keys {
+            if let row = chains[key]?.rows.last, let row { out[key] = row }
         }
         return out
+    }
+
+    /// Replaces the projection's rows and pages by the rows held and those written out;
+    /// returns how many rows it has.
+    func swapIn(on db: PostgresConnection, pageRows: Int) throws -> Int {
+        var rows = latest(chains.keys)
+        try Row.complete(&rows, keys: Array(rows.keys), on: db)
+        try ProjectionSQL.replace(nil, with: rows.values, on: db)
+        guard evicted else {
+            try ReportPages.replace(with: rows, on: db, pageRows: pageRows)
+            return rows.count
+        }
+        let moved = try db.query(
+            "INSERT INTO \(Row.table) SELECT * FROM \(Self.spilled)"
+        ).affectedRows
+        // Rendered from the table, a page at a time: the rows are not all in memory.
+        try ReportPages.rewrite(Row.self, on: db, pageRows: pageRows)
+        return rows.count + moved
+    }
+
+    /// Writes the history entries of the rows still held.
+    func writeHistory(on db: PostgresConnection) throws {
+        try ReportHistory.write(chains.lazy.map { ($0.key, $0.value) }, on: db)
     }
 }
 

@@ -325,7 +325,15 @@ extension ReportHistory {
         through: (checkpoint: Checkpoint, recordedAt: Timestamp?, businessDate: Day?)?, on db: PostgresConnection,
         write: (PostgresConnection) throws -> Void
     ) throws {
-        // Waits for a projector extending the history meanwhile.
+        try beginReplacing(on: db)
+        try write(db)
+        try finishReplacing(through: through, on: db)
+    }
+
+    /// `replace` in two steps, for a rebuild that writes entries in between (in the same
+    /// transaction): takes the history's lock, waiting for a projector extending it
+    /// meanwhile, and deletes every entry.
+    static func beginReplacing(on db: PostgresConnection) throws {
         try db.query("SELECT 1 FROM projections.history_checkpoint FOR UPDATE")
         try db.query("DELETE FROM projections.report_history")
         // The segments (Schema/026) were cut from the history replaced: the next `extend`
@@ -336,7 +344,12 @@ extension ReportHistory {
                 DELETE FROM projections.segment_pending;
                 DELETE FROM projections.history_segments;
                 """)
-        try write(db)
+    }
+
+    /// Moves the checkpoint of the history written since `beginReplacing`.
+    static func finishReplacing(
+        through: (checkpoint: Checkpoint, recordedAt: Timestamp?, businessDate: Day?)?, on db: PostgresConnection
+    ) throws {
         try db.query(
             """
             UPDATE projections.history_checkpoint

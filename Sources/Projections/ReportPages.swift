@@ -125,6 +125,34 @@ public enum ReportPages {
         for page in pages { try store(page, of: name, on: db) }
     }
 
+    /// Replaces every page of a report by pages rendered from its table, `pageRows` rows
+    /// at a time in key order: what a rebuild writes when its rows are not all in memory.
+    static func rewrite<Row: ProjectionTable>(_ type: Row.Type, on db: PostgresConnection, pageRows: Int) throws {
+        let name = Row.projection
+        try db.query("DELETE FROM projections.report_pages WHERE projection = $1", [name.rawValue])
+        let pageRows = max(pageRows, 1)
+        // Table and column names are this program's constants; keys are bound.
+        let select = "SELECT " + Row.loadColumns + " FROM " + Row.table
+        let order = " ORDER BY " + Row.keyColumn + " LIMIT \(pageRows)"
+        var after: String?
+        repeat {
+            let result =
+                if let after {
+                    try db.query(select + " WHERE " + Row.keyColumn + " > $1" + order, [after], prepared: true)
+                } else {
+                    try db.query(select + order, prepared: true)
+                }
+            var rows: [Row] = []
+            rows.reserveCapacity(result.count)
+            for row in result { rows.append(try Row(row: row)) }
+            // The first page covers every key from "" (as `replace` and `reset` leave it).
+            if after == nil || !rows.isEmpty {
+                try store(ReportPage(firstKey: after == nil ? "" : rows[0].key, rows: rows), of: name, on: db)
+            }
+            after = rows.count == pageRows ? rows.last!.key : nil
+        } while after != nil
+    }
+
     /// Renders the stale pages of a report again from its rows, splitting pages that grew
     /// too long. Call inside a transaction holding the projection's lock. Returns the
     /// number of pages written.

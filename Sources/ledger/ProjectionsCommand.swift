@@ -177,7 +177,9 @@ struct ProjectionsRebuild: ParsableCommand {
         }
         let db = try global.connect()
         try refuseUnlessWritable(db, "projections rebuild")
-        let rebuilder = ProjectionRebuilder(connection: db)
+        // A second connection writes while the first reads the log (and bounds memory:
+        // rows no page touched for a while are written out mid-pass).
+        let rebuilder = ProjectionRebuilder(connection: db, writer: try global.connect())
         rebuilder.onLockWait = lockWaitMessage
         let progress = Progress()
         var lastLog = Date()

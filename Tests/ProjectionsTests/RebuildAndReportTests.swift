@@ -35,7 +35,9 @@ import TestSupport
         }
     }
 
-    @Test func reportsAnswerTheOldStateUntilTheRebuildSwaps() throws {
+    /// With a writer, the whole rebuild is one transaction there (rows written out mid-pass
+    /// included): readers see none of it until it commits, and a killed one leaves nothing.
+    @Test(arguments: [false, true]) func reportsAnswerTheOldStateUntilTheRebuildSwaps(withWriter: Bool) throws {
         try TestDatabase.with { url in
             let db = try PostgresConnection(url: url)
             let driver = LedgerDriver(connection: db)
@@ -46,26 +48,41 @@ import TestSupport
 
             let reader = try PostgresConnection(url: url)
             let rebuilding = try PostgresConnection(url: url)
-            let rebuilder = ProjectionRebuilder(connection: rebuilding)
+            func makeRebuilder() throws -> ProjectionRebuilder {
+                let rebuilder = ProjectionRebuilder(
+                    connection: rebuilding, writer: withWriter ? try PostgresConnection(url: url) : nil, pageSize: 7)
+                rebuilder.rowsHeld = 2
+                return rebuilder
+            }
+            let history = { try reader.query("SELECT count(*), min(month) FROM reporting.report_history")[0].decode(String.self, at: 1) }
+            try ReportHistory.extend(on: db)
+            let historyBefore = try history()
+            let rebuilder = try makeRebuilder()
             var seenDuringSwap: StoredReports?
             var viewRows = 0
+            var historyDuringSwap: String?
             rebuilder.beforeSwapCommit = {
                 seenDuringSwap = try StoredReports(reader)
                 viewRows = try reader.query("SELECT * FROM reporting.orders").count
+                historyDuringSwap = try history()
             }
-            try rebuilder.rebuild()
+            let summary = try rebuilder.rebuild()
+            #expect((summary.rowsWrittenOut > 0) == withWriter)
             try catchUp(db)
             #expect(seenDuringSwap == before)
+            #expect(historyDuringSwap == historyBefore)
             #expect(viewRows == before.orders.count)
             #expect(try StoredReports(reader) == StoredReports(try foldedReports(db)))
             #expect(try ReportReader(connection: reader).orders().first { $0.order == "ntt-001" }?.paid.decimalString == "125000000")
 
             // A rebuild killed before its swap leaves the live state as it was.
-            let killed = ProjectionRebuilder(connection: rebuilding)
+            let killed = try makeRebuilder()
             killed.beforeSwapCommit = { throw Killed() }
             let now = try StoredReports(reader)
+            let historyNow = try reader.query("SELECT count(*) FROM reporting.report_history")[0].decode(Int64.self, at: 0)
             #expect(throws: Killed.self) { try killed.rebuild() }
             #expect(try StoredReports(reader) == now)
+            #expect(try reader.query("SELECT count(*) FROM reporting.report_history")[0].decode(Int64.self, at: 0) == historyNow)
         }
     }
 

@@ -195,11 +195,51 @@ private func yen(_ amount: Int64) -> Money { Money(minorUnits: amount, currency:
             #expect(rebuilt.entries.count == incremental.entries.count)
             for (a, b) in zip(rebuilt.entries, incremental.entries) where a != b {
                 Issue.record("rebuilt \(a) but the projector wrote \(b)")
-
                 break
             }
             try checkAll()
+            // With a writer and room for one to three rows, rows are written out mid-pass and
+            // read back when touched again: the same history, rows and pages.
+            let tables = try Self.storedProjections(db)
+            let writer = try PostgresConnection(url: url)
+            let bounded = ProjectionRebuilder(connection: db, writer: writer, pageSize: Int(3 + seed * 2))
+            bounded.rowsHeld = Int(1 + seed % 3)
+            bounded.pageRows = 2
+            let summary = try bounded.rebuild()
+            #expect(summary.rowsWrittenOut > 0)
+            #expect(summary.rowsReadBack > 0)
+            let spilled = try Self.storedHistory(db)
+            #expect(spilled.checkpoint == rebuilt.checkpoint)
+            #expect(spilled.entries == rebuilt.entries)
+            let pagedAgain = try Self.storedProjections(db)
+            #expect(pagedAgain.rows == tables.rows)
+            #expect(pagedAgain.pages.count > 4)
+            // Paged from the table two rows a page, as `replace` pages the rows it holds.
+            let unbounded = ProjectionRebuilder(connection: db)
+            unbounded.pageRows = 2
+            try unbounded.rebuild()
+            let paged = try Self.storedProjections(db)
+            #expect(paged.rows == tables.rows)
+            #expect(pagedAgain.pages == paged.pages)
+            try checkAll()
         }
+    }
+
+    /// Every projection row (as jsonb's text) and every report page, in key order.
+    static func storedProjections(_ db: PostgresConnection) throws -> (rows: [String], pages: [String]) {
+        var rows: [String] = []
+        for table in ["portfolio", "labs", "orders", "supply"] {
+            rows += try db.query("SELECT to_jsonb(t)::text FROM projections.\(table) t ORDER BY 1").map {
+                try $0.decode(String.self, at: 0)
+            }
+        }
+        let pages = try db.query(
+            """
+            SELECT concat_ws(' | ', projection, first_key, row_count, csv, cells, widths, numeric)
+            FROM projections.report_pages ORDER BY projection, first_key
+            """
+        ).map { try $0.decode(String.self, at: 0) }
+        return (rows, pages)
     }
 
     /// Every history entry (in key order, the state as jsonb's text) and the checkpoint row.
