@@ -48,8 +48,9 @@ public final class ProjectionRebuilder {
     /// held until the swap.
     public let writer: PostgresConnection?
     /// Rows held per report before the least recently touched half is written out (with a
-    /// `writer`).
-    public var rowsHeld = 100_000
+    /// `writer`). 100,000, or `$LEDGER_REBUILD_ROWS_HELD`.
+    public var rowsHeld =
+        ProcessInfo.processInfo.environment["LEDGER_REBUILD_ROWS_HELD"].flatMap(Int.init).map { max($0, 1) } ?? 100_000
 
     public init(connection: PostgresConnection, writer: PostgresConnection? = nil, pageSize: Int = 20_000) {
         self.connection = connection
@@ -132,16 +133,24 @@ public final class ProjectionRebuilder {
         /// writes on `writing`.
         func pass() throws {
             var tick = 0
+            // The writer's thread, with at most two write-outs queued (memory).
+            let writes = DispatchQueue(label: "ledger.rebuild.writer")
+            let pending = DispatchSemaphore(value: 2)
+            defer { writes.sync {} }
             let pipeline = PagePipeline<LoggedEvent>(consumers: [{ chunks in
                 guard failure.withLock({ $0 == nil }) else { return }
                 tick += 1
                 do {
                     if evicts {
-                        // Rows written out earlier and touched again by this page come back.
-                        spill.readBack += try portfolio.reload(chunks, on: writing)
-                        spill.readBack += try labs.reload(chunks, on: writing)
-                        spill.readBack += try orders.reload(chunks, on: writing)
-                        spill.readBack += try supply.reload(chunks, on: writing)
+                        // Rows written out earlier and touched again by this page come back,
+                        // once every write queued before is done.
+                        try writes.sync {
+                            try failure.withLock { if let error = $0 { throw error } }
+                            spill.readBack += try portfolio.reload(chunks, on: writing)
+                            spill.readBack += try labs.reload(chunks, on: writing)
+                            spill.readBack += try orders.reload(chunks, on: writing)
+                            spill.readBack += try supply.reload(chunks, on: writing)
+                        }
                     }
                     for chunk in chunks {
                         for logged in chunk {
@@ -159,10 +168,30 @@ public final class ProjectionRebuilder {
                         done += chunk.count
                     }
                     if evicts {
-                        spill.writtenOut += try portfolio.evictIfFull(on: writing)
-                        spill.writtenOut += try labs.evictIfFull(on: writing)
-                        spill.writtenOut += try orders.evictIfFull(on: writing)
-                        spill.writtenOut += try supply.evictIfFull(on: writing)
+                        // Written on the writer's own thread while this one folds on.
+                        func writeOut<Row: ProjectionTable>(_ fold: inout RebuildFold<Row>) {
+                            let out = fold.evictIfFull()
+                            guard !out.isEmpty else { return }
+                            spill.writtenOut += out.count
+                            let projects = fold.projects
+                            // Used by the writer's thread only, one write-out at a time.
+                            nonisolated(unsafe) let out2 = out
+                            nonisolated(unsafe) let db = writing
+                            pending.wait()
+                            writes.async {
+                                defer { pending.signal() }
+                                guard failure.withLock({ $0 == nil }) else { return }
+                                do {
+                                    try RebuildFold<Row>.write(out2, projects: projects, on: db)
+                                } catch {
+                                    failure.withLock { if $0 == nil { $0 = error } }
+                                }
+                            }
+                        }
+                        writeOut(&portfolio)
+                        writeOut(&labs)
+                        writeOut(&orders)
+                        writeOut(&supply)
                     }
                 } catch {
                     failure.withLock { if $0 == nil { $0 = error } }
@@ -319,8 +348,6 @@ public final class ProjectionRebuilder {
 /// long the log; a finished order is never touched again, so little is read back.
 struct RebuildFold<Row: ProjectionTable> {
     var chains: [String: MonthChain<Row>] = [:]
-    /// The page that last touched each held row.
-    var touched: [String: Int] = [:]
     let limit: Int
     /// Whether this projection is rebuilt (else only its history is kept).
     let projects: Bool
@@ -337,8 +364,7 @@ struct RebuildFold<Row: ProjectionTable> {
 
     mutating func apply(_ logged: LoggedEvent, reversedOn: Day?, tick: Int) {
         guard let key = Row.key(of: logged.event) else { return }
-        chains[key, default: MonthChain()].apply(logged, reversedOn: reversedOn)
-        if limit != .max { touched[key] = tick }
+        chains[key, default: MonthChain()].apply(logged, reversedOn: reversedOn, tick: tick)
     }
 
     func begin(on db: PostgresConnection) throws {
@@ -377,27 +403,28 @@ struct RebuildFold<Row: ProjectionTable> {
         return back.count
     }
 
-    /// Writes out the half of the rows held that no page has touched for longest, when more
-    /// than `limit` are held.
-    mutating func evictIfFull(on db: PostgresConnection) throws -> Int {
-        guard chains.count > limit else { return 0 }
-        let oldest = touched.sorted { $0.value < $1.value }.prefix(chains.count - limit / 2).map(\.key)
-        try write(keys: oldest, on: db)
-        for key in oldest {
-            chains[key] = nil
-            touched[key] = nil
-        }
+    /// Takes out the half of the rows held that no page has touched for longest, when more
+    /// than `limit` are held, for `write` (on the writer's thread).
+    mutating func evictIfFull() -> [(String, MonthChain<Row>)] {
+        guard chains.count > limit else { return [] }
+        let oldest = chains.lazy.map { ($0.value.tick, $0.key) }.sorted { $0.0 < $1.0 }.prefix(chains.count - limit / 2)
+        var out: [(String, MonthChain<Row>)] = []
+        out.reserveCapacity(oldest.count)
+        for (_, key) in oldest { out.append((key, chains.removeValue(forKey: key)!)) }
         evicted = true
-        return oldest.count
+        return out
     }
 
     /// Writes these rows' history entries and, for a rebuilt projection, their latest rows.
-    private func write(keys: [String], on db: PostgresConnection) throws {
-        try ReportHistory.write(keys.lazy.compactMap { key in chains[key].map { (key, $0) } }, on: db)
+    static func write(_ chains: [(String, MonthChain<Row>)], projects: Bool, on db: PostgresConnection) throws {
+        try ReportHistory.write(chains, on: db)
         guard projects else { return }
-        var rows = latest(keys)
+        var rows: [String: Row] = [:]
+        for (key, chain) in chains {
+            if let row = chain.rows.last, let row { rows[key] = row }
+        }
         try Row.complete(&rows, keys: Array(rows.keys), on: db)
-        try ProjectionSQL.copy(rows.values, into: Self.spilled, on: db)
+        try ProjectionSQL.copy(rows.values, into: spilled, on: db)
     }
 
     /// The latest state of these rows' chains: the fold of all of a row's events but the

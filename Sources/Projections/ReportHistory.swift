@@ -107,6 +107,9 @@ struct MonthChain<Row: ProjectionTable> {
     var rows: [Row?] = []
     var positions: [[Int64]] = []
     var ordered: [Bool] = []
+    /// When an event last touched the row (the rebuild's page count): the rows held longest
+    /// untouched are the ones it writes out first.
+    var tick = 0
 
     /// Folds in an event that comes after every event already folded (in log order): it
     /// changes the state at its own month end and at every later one.
@@ -116,8 +119,9 @@ struct MonthChain<Row: ProjectionTable> {
     /// the event counts only in the months that end before that date, and the reversal's
     /// month has an entry that is not ordered — exactly what `ReportHistory.refoldChain`
     /// makes of the row when the reversal is met later (the incremental projector).
-    mutating func apply(_ logged: LoggedEvent, reversedOn: Day? = nil) {
+    mutating func apply(_ logged: LoggedEvent, reversedOn: Day? = nil, tick: Int = 0) {
         let event = logged.event
+        self.tick = tick
         var upTo: Day?
         if let reversedOn {
             // Made before the event's own month is folded, so it starts from the state

@@ -125,15 +125,17 @@ public enum ReportPages {
         for page in pages { try store(page, of: name, on: db) }
     }
 
-    /// Replaces every page of a report by pages rendered from its table, `pageRows` rows
-    /// at a time in key order: what a rebuild writes when its rows are not all in memory.
+    /// Replaces every page of a report by pages rendered from its table in key order, 32
+    /// pages' rows at a time (rendered on every core, as `replace` renders): what a rebuild
+    /// writes when its rows are not all in memory.
     static func rewrite<Row: ProjectionTable>(_ type: Row.Type, on db: PostgresConnection, pageRows: Int) throws {
         let name = Row.projection
         try db.query("DELETE FROM projections.report_pages WHERE projection = $1", [name.rawValue])
         let pageRows = max(pageRows, 1)
+        let batch = pageRows * 32
         // Table and column names are this program's constants; keys are bound.
         let select = "SELECT " + Row.loadColumns + " FROM " + Row.table
-        let order = " ORDER BY " + Row.keyColumn + " LIMIT \(pageRows)"
+        let order = " ORDER BY " + Row.keyColumn + " LIMIT \(batch)"
         var after: String?
         repeat {
             let result =
@@ -145,11 +147,22 @@ public enum ReportPages {
             var rows: [Row] = []
             rows.reserveCapacity(result.count)
             for row in result { rows.append(try Row(row: row)) }
-            // The first page covers every key from "" (as `replace` and `reset` leave it).
-            if after == nil || !rows.isEmpty {
-                try store(ReportPage(firstKey: after == nil ? "" : rows[0].key, rows: rows), of: name, on: db)
+            let first = after == nil
+            // The first page covers every key from "" (as `replace` leaves it), even empty.
+            let starts = Array(stride(from: 0, to: max(rows.count, first ? 1 : 0), by: pageRows))
+            let pages = [ReportPage](unsafeUninitializedCapacity: starts.count) { buffer, count in
+                // Each iteration initializes its own slot, and all are done when this returns.
+                nonisolated(unsafe) let slots = buffer.baseAddress
+                nonisolated(unsafe) let rows = rows
+                DispatchQueue.concurrentPerform(iterations: starts.count) { i in
+                    let slice = rows[starts[i]..<min(starts[i] + pageRows, rows.count)]
+                    (slots! + i).initialize(
+                        to: ReportPage(firstKey: first && i == 0 ? "" : slice.first!.key, rows: slice))
+                }
+                count = starts.count
             }
-            after = rows.count == pageRows ? rows.last!.key : nil
+            for page in pages { try store(page, of: name, on: db) }
+            after = rows.count == batch ? rows.last!.key : nil
         } while after != nil
     }
 
