@@ -48,9 +48,9 @@ public final class ProjectionRebuilder {
     /// held until the swap.
     public let writer: PostgresConnection?
     /// Rows held per report before the least recently touched half is written out (with a
-    /// `writer`). 100,000, or `$LEDGER_REBUILD_ROWS_HELD`.
+    /// `writer`). 20,000, or `$LEDGER_REBUILD_ROWS_HELD`.
     public var rowsHeld =
-        ProcessInfo.processInfo.environment["LEDGER_REBUILD_ROWS_HELD"].flatMap(Int.init).map { max($0, 1) } ?? 100_000
+        ProcessInfo.processInfo.environment["LEDGER_REBUILD_ROWS_HELD"].flatMap(Int.init).map { max($0, 1) } ?? 20_000
 
     public init(connection: PostgresConnection, writer: PostgresConnection? = nil, pageSize: Int = 20_000) {
         self.connection = connection
