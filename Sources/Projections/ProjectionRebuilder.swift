@@ -175,7 +175,7 @@ public final class ProjectionRebuilder {
                             spill.writtenOut += out.count
                             let projects = fold.projects
                             // Used by the writer's thread only, one write-out at a time.
-                            nonisolated(unsafe) let out2 = out
+                            let out2 = out
                             nonisolated(unsafe) let db = writing
                             pending.wait()
                             writes.async {

@@ -153,7 +153,7 @@ public enum ReportPages {
             let pages = [ReportPage](unsafeUninitializedCapacity: starts.count) { buffer, count in
                 // Each iteration initializes its own slot, and all are done when this returns.
                 nonisolated(unsafe) let slots = buffer.baseAddress
-                nonisolated(unsafe) let rows = rows
+                let rows = rows
                 DispatchQueue.concurrentPerform(iterations: starts.count) { i in
                     let slice = rows[starts[i]..<min(starts[i] + pageRows, rows.count)]
                     (slots! + i).initialize(
