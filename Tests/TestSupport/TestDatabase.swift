@@ -55,9 +55,12 @@ public enum TestDatabase {
 }
 
 /// Runs `body` on `count` OS threads at once (each should open its own connection) and
-/// waits for all of them: see `runOnThreads`.
-public func runConcurrently<T: Sendable>(_ count: Int, _ body: @escaping @Sendable (Int) throws -> T) -> [Result<T, any Error>] {
-    runOnThreads(count, body)
+/// waits for all of them: see `runOnThreads`. `beforeStart` runs on the calling thread
+/// meanwhile, once they are all spawned.
+public func runConcurrently<T: Sendable>(
+    _ count: Int, _ body: @escaping @Sendable (Int) throws -> T, beforeStart: () -> Void = {}
+) -> [Result<T, any Error>] {
+    runOnThreads(count, body, beforeStart: beforeStart)
 }
 
 extension TestDatabase {
