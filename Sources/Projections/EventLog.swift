@@ -132,6 +132,18 @@ struct EventLog {
         return try connection.query(sql.text, sql.binds, prepared: true)
     }
 
+    /// True when committed events after `checkpoint` wait behind a transaction that is still
+    /// running (the reader may not pass it: see `page`).
+    func hasHeldBackEvents(after checkpoint: Checkpoint) throws -> Bool {
+        try connection.query(
+            """
+            SELECT EXISTS (SELECT 1 FROM \(relation)
+              WHERE (transaction_id, position) > ($1::text::xid8, $2::bigint)
+                AND transaction_id >= (SELECT log_horizon()))
+            """, [String(checkpoint.transactionID), checkpoint.position], prepared: true
+        )[0].decode(Bool.self, at: 0)
+    }
+
     /// The last event a reader may take now (see `page`), or nil for an empty log.
     func end() throws -> Checkpoint? {
         let rows = try connection.query(

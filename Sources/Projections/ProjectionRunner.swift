@@ -67,6 +67,11 @@ public final class ProjectionRunner {
     /// none (`ReportHistory.backfillSegments`: one pass over that log, after a rebuild or an
     /// upgrade to Schema/026). The rebuild's own catch-up leaves it to the next run.
     public var backfillsSegments = true
+    /// How long a run that has read everything it may waits for committed events that a
+    /// transaction still running holds back (see `EventStore.readAll`), before it stops:
+    /// "run" means caught up with what had committed when it started, not stopped behind a
+    /// transaction that ends a moment later.
+    public var settleTimeout: Duration = .seconds(2)
 
     public init(connection: PostgresConnection, batchSize: Int = 10_000) {
         self.connection = connection
@@ -82,6 +87,8 @@ public final class ProjectionRunner {
         let log = EventLog(connection: connection)
         var applied = 0
         var nextRefresh = ContinuousClock.now + pageRefreshInterval
+        var settleDeadline: ContinuousClock.Instant?
+        var settlePause: Duration = .milliseconds(2)
         while !shouldStop() {
             // Under a steady stream of appends a run may not catch up for a while: stale
             // pages are rendered again every `pageRefreshInterval` meanwhile, or ten times as
@@ -99,7 +106,15 @@ public final class ProjectionRunner {
             // the columns a fold needs.
             // Reversals too: the runner applies them (see `apply`).
             let (page, last) = try log.page(after: lowest, limit: batchSize, filter: EventLog.Filter(withoutReversed: false))
-            guard let through = last else { break }
+            guard let through = last else {
+                let deadline = settleDeadline ?? .now + settleTimeout
+                settleDeadline = deadline
+                guard ContinuousClock.now < deadline, try log.hasHeldBackEvents(after: lowest) else { break }
+                let (seconds, attoseconds) = settlePause.components
+                usleep(UInt32(seconds * 1_000_000 + attoseconds / 1_000_000_000_000))
+                settlePause = min(settlePause * 2, .milliseconds(100))
+                continue
+            }
             var anyApplied = false
             for name in group {
                 if try apply(page, to: name, from: lowest, through: through) { anyApplied = true }

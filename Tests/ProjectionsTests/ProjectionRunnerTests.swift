@@ -207,6 +207,7 @@ struct Killed: Error {}
             late.world = driver.world
             try late.run("supply.receive", ["sku": "l40s", "quantity": "7"])
             try driver.run("supply.receive", ["sku": "h100-sxm5-80gb", "quantity": "3"])
+            runner.settleTimeout = .zero  // stop behind it rather than wait for it
             try runner.runOnce()
             try slow.execute(script: "COMMIT")
             try catchUp(db)
@@ -214,6 +215,46 @@ struct Killed: Error {}
             let supply = try ReportReader(connection: db).supply()
             #expect(supply.first { $0.sku == "l40s" }?.received == 7)
             #expect(supply.first { $0.sku == "h100-sxm5-80gb" }?.received == 103)
+            #expect(try StoredReports(db) == StoredReports(try foldedReports(db)))
+        }
+    }
+
+    @Test func aRunWaitsAMomentForCommittedEventsThatATransactionStillHoldsBack() throws {
+        // `projections run` means caught up with what had committed when it started: a
+        // transaction that holds committed events back and ends a moment later is waited
+        // for (up to `settleTimeout`), not left for the next run.
+        try TestDatabase.with { url in
+            let db = try PostgresConnection(url: url)
+            let driver = LedgerDriver(connection: db)
+            try driver.loadReferenceScenario()
+            let runner = ProjectionRunner(connection: db)
+            try runner.runOnce()
+            func received(_ sku: String) throws -> Int64? {
+                try ReportReader(connection: db).supply().first { $0.sku == sku }?.received
+            }
+
+            let slow = try PostgresConnection(url: url)
+            try slow.execute(script: "BEGIN")
+            let late = LedgerDriver(connection: slow)
+            late.world = driver.world
+            try late.run("supply.receive", ["sku": "l40s", "quantity": "7"])
+            try driver.run("supply.receive", ["sku": "h100-sxm5-80gb", "quantity": "3"])
+            // Without waiting, the run stops behind the open transaction: both held back.
+            runner.settleTimeout = .zero
+            try runner.runOnce()
+            #expect(try received("h100-sxm5-80gb") == 100)
+
+            // Only the committer thread uses the connection from here on.
+            nonisolated(unsafe) let holder = slow
+            let committer = Thread {
+                usleep(300_000)
+                try! holder.execute(script: "COMMIT")
+            }
+            runner.settleTimeout = .seconds(60)
+            committer.start()
+            try runner.runOnce()
+            #expect(try received("l40s") == 7)
+            #expect(try received("h100-sxm5-80gb") == 103)
             #expect(try StoredReports(db) == StoredReports(try foldedReports(db)))
         }
     }
