@@ -42,18 +42,22 @@ public struct UnknownProjection: Error, Sendable, CustomStringConvertible {
 struct ProjectionState<Row: ProjectionTable> {
     var rows: [String: Row] = [:]
     var touched: Set<String> = []
+    /// Whether `apply` records the keys it touched: the runner writes back only those;
+    /// verify compares every row and skips the set (a second hash of the key per event).
+    var tracksTouched = true
 
     /// Folds one event in, exactly as `Reports` does: the first event of a key starts the
     /// row, the others are applied to it.
     mutating func apply(_ event: LedgerEvent) {
         guard let key = Row.key(of: event) else { return }
-        if rows[key] != nil {
-            rows[key]!.apply(event)
-            touched.insert(key)
+        if let index = rows.index(forKey: key) {
+            rows.values[index].apply(event)
         } else if let row = Row(startingWith: event) {
             rows[key] = row
-            touched.insert(key)
+        } else {
+            return
         }
+        if tracksTouched { touched.insert(key) }
     }
 }
 

@@ -120,7 +120,11 @@ extension ScannedEvent {
             transactionID: UInt64(try row.decode(Int64.self, at: 0)), position: try row.decode(Int64.self, at: 1))
         stream = try row.decode(String.self, at: 2)
         version = try row.decode(Int64.self, at: 3)
-        type = try row.decode(String.self, at: 4)
+        if let known = row.withBytes(at: 4, { KnownTypes.name($0) }) ?? nil {
+            type = known
+        } else {
+            type = try row.decode(String.self, at: 4)
+        }
         let schemaVersion = try row.decode(Int.self, at: 5)
         // jsonb always parses; the fold reports what it cannot read.
         let payload = row.withBytes(at: 6) { try? JSON.parse($0) }.flatMap { $0 } ?? .null
@@ -132,8 +136,18 @@ extension ScannedEvent {
             let done = row.withBytes(at: column) { JSON.appendCanonicalBytes(ofText: $0, to: &out) } ?? false
             if !done { parsed().write(into: &out) }
         }
+        // The event id's text is copied when it is already canonical (it always is from
+        // `uuid_out`); otherwise parsed and printed again, as the writer did.
+        let eventID: UUID? =
+            row.withBytes(at: 9) { EventHash.canonicalEventID($0) } == true ? nil : try row.decode(UUID.self, at: 9)
         body = EventHash.body(
-            eventID: try row.decode(UUID.self, at: 9), stream: stream, version: version, type: type,
+            eventID: { out in
+                if let eventID {
+                    JSON.writeString(eventID.lowercasedString, into: &out)
+                } else {
+                    _ = row.withBytes(at: 9) { EventHash.appendEventID(text: $0, to: &out) }
+                }
+            }, stream: stream, version: version, type: type,
             schemaVersion: schemaVersion, businessDate: date,
             reserving: row.length(at: 6) + row.length(at: 7),
             payload: { canonical(6, payload, into: &$0) },
@@ -150,6 +164,33 @@ extension ScannedEvent {
             event = .failure(UnreadablePayload(reason: "\(error)"))
             command = nil
             projections = 0
+        }
+    }
+}
+
+/// The event type names this program writes, to read a row's type without allocating a
+/// `String` per event (most names are longer than the 15 bytes Swift keeps inline); any
+/// other name is read as it is.
+enum KnownTypes {
+    private static let flat: [UInt8] = LedgerEvent.types.flatMap { Array($0.type.utf8) }
+    private static let entries: [(start: Int, count: Int, name: String)] = {
+        var start = 0
+        return LedgerEvent.types.map { known in
+            defer { start += known.type.utf8.count }
+            return (start, known.type.utf8.count, known.type)
+        }
+    }()
+
+    static func name(_ text: UnsafeBufferPointer<UInt8>) -> String? {
+        flat.withUnsafeBufferPointer { flat in
+            entries.withUnsafeBufferPointer { entries in
+                for entry in entries where entry.count == text.count {
+                    if UnsafeBufferPointer(rebasing: flat[entry.start..<(entry.start + entry.count)]).elementsEqual(text) {
+                        return entry.name
+                    }
+                }
+                return nil
+            }
         }
     }
 }
@@ -235,33 +276,41 @@ final class ChainCheck: @unchecked Sendable {
     }
 
     func check(_ batch: [ScannedEvent]) {
-        for event in batch {
-            let head = heads[event.stream] ?? (0, EventHash.genesis, 0)
-            func found(_ message: String) {
-                guard first == nil else { return }
-                first = LogProblem(
-                    checkpoint: event.checkpoint,
-                    problem: VerificationProblem(position: event.checkpoint.position, message: message))
-            }
-            if event.version != head.version + 1 {
-                if head.version == 0 {
-                    found("stream \(event.stream) starts at version \(event.version): its first \(event.version - 1) event(s) are missing")
-                } else if event.version <= head.version {
-                    found("stream \(event.stream) version \(event.version) comes after version \(head.version) (position \(head.position)) in the log: events were reordered")
-                } else {
-                    found("stream \(event.stream) goes from version \(head.version) to \(event.version): an event is missing")
-                }
-            }
-            if event.version == head.version + 1, head.version > 0, event.checkpoint.position <= head.position {
-                found("stream \(event.stream) version \(event.version) has position \(event.checkpoint.position), before version \(head.version) at position \(head.position): events were reordered")
-            }
-            if EventHash.hash(previous: head.hash, body: event.body) != event.hash {
-                found("stream \(event.stream) version \(event.version) does not match its hash: the event (or the one before it in the stream) was changed after it was recorded")
-            }
-            // Chain on from what is stored, so one bad event is reported once, not with
-            // every event after it.
-            heads[event.stream] = (max(event.version, head.version), event.hash, event.checkpoint.position)
+        // Each event's fields are read in place: copying the whole prepared event (its
+        // typed event, command, body) retained and released every part of it per event.
+        batch.withUnsafeBufferPointer { events in
+            for i in events.indices { check(events.baseAddress! + i) }
         }
+    }
+
+    private func check(_ event: UnsafePointer<ScannedEvent>) {
+        let stream = event.pointee.stream
+        let version = event.pointee.version
+        let checkpoint = event.pointee.checkpoint
+        let head = heads[stream] ?? (0, EventHash.genesis, 0)
+        func found(_ message: String) {
+            guard first == nil else { return }
+            first = LogProblem(
+                checkpoint: checkpoint, problem: VerificationProblem(position: checkpoint.position, message: message))
+        }
+        if version != head.version + 1 {
+            if head.version == 0 {
+                found("stream \(stream) starts at version \(version): its first \(version - 1) event(s) are missing")
+            } else if version <= head.version {
+                found("stream \(stream) version \(version) comes after version \(head.version) (position \(head.position)) in the log: events were reordered")
+            } else {
+                found("stream \(stream) goes from version \(head.version) to \(version): an event is missing")
+            }
+        }
+        if version == head.version + 1, head.version > 0, checkpoint.position <= head.position {
+            found("stream \(stream) version \(version) has position \(checkpoint.position), before version \(head.version) at position \(head.position): events were reordered")
+        }
+        if !EventHash.hash(previous: head.hash, body: event.pointee.body, equals: event.pointee.hash) {
+            found("stream \(stream) version \(version) does not match its hash: the event (or the one before it in the stream) was changed after it was recorded")
+        }
+        // Chain on from what is stored, so one bad event is reported once, not with
+        // every event after it.
+        heads[stream] = (max(version, head.version), event.pointee.hash, checkpoint.position)
     }
 }
 
@@ -340,7 +389,7 @@ protocol FoldedProjection {
 struct Folded<Row: ProjectionTable>: FoldedProjection {
     let name: ProjectionName
     let through: Checkpoint
-    var state = ProjectionState<Row>()
+    var state = ProjectionState<Row>(tracksTouched: false)
     /// Positions reversed by a reversal up to `through`: a projection's rows are the fold
     /// of the events that remain, as the runner leaves them.
     let reversed: Set<Int64>
