@@ -234,7 +234,8 @@ extension ReportHistory {
     @discardableResult
     public static func extend(
         on connection: PostgresConnection, pageSize: Int = 20_000, rowsHeld: Int = 50_000,
-        segmentPositions: Int64 = ReportHistory.segmentPositions, backfillsSegments: Bool = true
+        segmentPositions: Int64 = ReportHistory.segmentPositions, backfillsSegments: Bool = true,
+        segmentPageRows: Int = ReportPages.pageRows
     ) throws -> Int
     {
         try connection.transaction { db in
@@ -280,6 +281,8 @@ extension ReportHistory {
                     segment = try cutSegment(after: segment, end: through, on: db)
                 }
             }
+            // Every segment cut since the last run (or kept from before Schema/028) as pages.
+            try pageSegments(pageRows: segmentPageRows, on: db)
             guard let last else { return 0 }
             try portfolio.flush(on: db)
             try labs.flush(on: db)
@@ -567,8 +570,11 @@ extension ReportHistory {
 
     /// About how many positions of the log a segment spans (Schema/026): a `--known-at`
     /// between two segment ends reads at most about this many events beyond the snapshot.
-    /// A cost bound only; any size is exact.
-    public static let segmentPositions: Int64 = 50_000
+    /// A cost bound only; any size is exact. 50,000, or `$LEDGER_SEGMENT_POSITIONS` (tests cut
+    /// segments of a few positions through the CLI).
+    public static var segmentPositions: Int64 {
+        ProcessInfo.processInfo.environment["LEDGER_SEGMENT_POSITIONS"].flatMap(Int64.init).map { max($0, 1) } ?? 50_000
+    }
 
     /// The latest segment's number and end (0 and the log's start when there is none).
     static func latestSegment(on db: PostgresConnection) throws -> (number: Int, end: Checkpoint) {
@@ -832,6 +838,33 @@ extension ReportHistory {
     static func segmentRows<Row: ProjectionTable>(_ type: Row.Type, _ view: ReportView, knownAt: Timestamp, on db: PostgresConnection)
         throws -> (rows: [String: Row], stretches: [(after: Checkpoint, through: Checkpoint?)])?
     {
+        guard let chosen = try segment(for: view, knownAt: knownAt, on: db) else { return nil }
+        // The latest state of each row at or before that segment, by walking the
+        // (projection, key, segment DESC) index, never by sorting every entry.
+        try db.execute(script: "SET LOCAL enable_sort = off")
+        var states = StoredStates<Row>()
+        try db.forEachRow(
+            """
+            SELECT h.state::text FROM (
+                SELECT DISTINCT ON (key) key, gone, state FROM reporting.segment_states
+                WHERE projection = $1 AND segment <= $2
+                ORDER BY key, segment DESC) AS h
+            WHERE NOT h.gone
+            """, [Row.projection.rawValue, chosen.number]
+        ) { row in _ = try row.withBytes(at: 0) { try states.add($0) } }
+        try db.execute(script: "SET LOCAL enable_sort = on")
+        var rows: [String: Row] = [:]
+        for value in try states.decode() { rows[value.key] = value }
+        return (rows, chosen.stretches)
+    }
+
+    /// The latest segment whose every event counts for a view known at `knownAt` (all
+    /// recorded by then, and dated by the view's `asOf` if it has one), and the stretches
+    /// of the log after it that can hold events recorded by then (see `segmentRows`); nil
+    /// when no segment counts entirely.
+    static func segment(for view: ReportView, knownAt: Timestamp, on db: PostgresConnection)
+        throws -> (number: Int64, stretches: [(after: Checkpoint, through: Checkpoint?)])?
+    {
         var ends: [Checkpoint] = []
         var chosen: (index: Int, number: Int64)?
         var firstRecorded: [Timestamp] = []
@@ -857,23 +890,7 @@ extension ReportHistory {
             stretches.append((ends[j - 1], ends[j]))
         }
         stretches.append((ends[ends.count - 1], nil))
-        // The latest state of each row at or before that segment, by walking the
-        // (projection, key, segment DESC) index, never by sorting every entry.
-        try db.execute(script: "SET LOCAL enable_sort = off")
-        var states = StoredStates<Row>()
-        try db.forEachRow(
-            """
-            SELECT h.state::text FROM (
-                SELECT DISTINCT ON (key) key, gone, state FROM reporting.segment_states
-                WHERE projection = $1 AND segment <= $2
-                ORDER BY key, segment DESC) AS h
-            WHERE NOT h.gone
-            """, [Row.projection.rawValue, chosen.number]
-        ) { row in _ = try row.withBytes(at: 0) { try states.add($0) } }
-        try db.execute(script: "SET LOCAL enable_sort = on")
-        var rows: [String: Row] = [:]
-        for value in try states.decode() { rows[value.key] = value }
-        return (rows, stretches)
+        return (chosen.number, stretches)
     }
 
     /// Folds each row's state at the previous month end (in `rows`) on with its events of
@@ -1271,44 +1288,9 @@ extension ReportHistory {
             }
         }
         // The log after the history: folded on top, or the row folded again after a reversal.
-        var tail = Row.projection.logFilter
-        tail.types.append("entry.reversed")
-        tail.asOf = view.asOf
-        tail.knownAt = view.knownAt
-        tail.settledOnly = false
-        tail.withoutReversed = false
-        var events: [LoggedEvent] = []
-        var reversed: [Int64] = []
-        // In log order: the stretches are disjoint and in order.
-        for stretch in stretches ?? [(after, nil)] {
-            tail.after = stretch.after
-            tail.through = stretch.through
-            try log.forEachEvent(filter: tail) { logged in
-                if case .entry(let e) = logged.event.fact { reversed.append(e.reverses) }
-                events.append(logged)
-            }
-        }
-        let originals = try log.events(at: reversed)
-        for logged in events {
-            if case .entry(let e) = logged.event.fact {
-                if let original = originals[e.reverses], let key = Row.key(of: original) {
-                    refold.insert(key)
-                    rows[key] = nil
-                }
-            } else if let key = Row.key(of: logged.event), !refold.contains(key) {
-                rows[key] = MonthChain<Row>.fold(rows[key], logged.event)
-            }
-        }
-        if !refold.isEmpty {
-            var filter = EventLog.Filter(asOf: view.asOf, settledOnly: false, knownAt: view.knownAt)
-            let keys = Array(refold)
-            filter.streams = keys.map { Row.projection.stream(forKey: $0) }
-            if Row.projection == .supply { filter.dispatchesOfSKUs = keys }
-            try log.forEachEvent(filter: filter) { logged in
-                guard let key = Row.key(of: logged.event), refold.contains(key) else { return }
-                rows[key] = MonthChain<Row>.fold(rows[key], logged.event)
-            }
-        }
+        let (events, originals) = try tail(Row.self, view, stretches: stretches ?? [(after, nil)], log: log)
+        foldTail(&rows, events, originals: originals, refold: &refold)
+        try refoldRows(&rows, refold, view, log: log)
         let out = rows.values.sorted { $0.key < $1.key }
         // The portfolio names each startup as registered by then (`Reports.portfolio`); the
         // registration is on the startup's stream, not in the row's state.

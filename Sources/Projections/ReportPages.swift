@@ -53,6 +53,19 @@ public struct ReportPage: Sendable, Equatable {
         self.init(firstKey: firstKey, rowCount: rows.count, csv: csv, cells: cells, widths: widths, numeric: numeric)
     }
 
+    /// One row's lines as a page holds them: its CSV line and its table cells (U+001F between
+    /// cells), each ending in a newline — what `init(firstKey:columnCount:cells:)` appends
+    /// for it, so a page put together from rows' lines (`PageLines`) is the page rendered
+    /// from those rows.
+    public static func lines(of values: [ReportCell]) -> (csv: String, cells: String) {
+        var cells = ""
+        for (i, cell) in ReportText.tableCells(values).enumerated() {
+            if i > 0 { cells.unicodeScalars.append("\u{1F}") }
+            cells += cell
+        }
+        return (ReportText.csvLine(values), cells + "\n")
+    }
+
     /// Its row count, widths and alignment.
     public var layout: PageLayout { PageLayout(rowCount: rowCount, widths: widths, numeric: numeric) }
 

@@ -139,6 +139,21 @@ public enum ReportText {
         return width
     }
 
+    /// `displayWidth` of a cell's UTF-8 bytes. Below U+0300 every scalar is one character
+    /// one column wide (cells hold no line breaks or control characters), so those are
+    /// counted from the bytes; anything else goes through `displayWidth`.
+    public static func displayWidth(utf8 cell: UnsafeBufferPointer<UInt8>) -> Int {
+        var continuation = 0
+        for byte in cell where byte >= 0x80 {
+            if byte < 0xC0 {
+                continuation += 1
+            } else if byte >= 0xCC {
+                return displayWidth(String(decoding: cell, as: UTF8.self))
+            }
+        }
+        return cell.count - continuation
+    }
+
     /// East Asian Wide (W) and Fullwidth (F) ranges of Unicode's EastAsianWidth.txt, merged.
     static func isWide(_ v: UInt32) -> Bool {
         guard v >= 0x1100 else { return false }
@@ -150,6 +165,40 @@ public enum ReportText {
             || (0xFE30...0xFE6F).contains(v) || (0xFF00...0xFF60).contains(v) || (0xFFE0...0xFFE6).contains(v)
             || (0x16FE0...0x18CFF).contains(v) || (0x1B000...0x1B2FF).contains(v) || (0x1F300...0x1F64F).contains(v)
             || (0x1F900...0x1F9FF).contains(v) || (0x20000...0x3FFFD).contains(v)
+    }
+
+    /// `looksNumeric` of a cell's UTF-8 bytes, without making a `String`: the same test on
+    /// the encoded scalars (every scalar it compares with is ASCII but the currency signs,
+    /// matched by their encodings, so any other byte ≥ 0x80 fails wherever `looksNumeric`
+    /// would fail; its suffix of four characters, a space and three ASCII capitals, is four bytes).
+    public static func looksNumeric(utf8 c: UnsafeBufferPointer<UInt8>) -> Bool {
+        let n = c.count
+        var i = 0
+        if i < n, c[i] == UInt8(ascii: "-") { i += 1 }
+        if i + 1 < n, c[i] == 0xC2, c[i + 1] == 0xA5 || c[i + 1] == 0xA3 {
+            i += 2  // ¥ £
+        } else if i + 2 < n, c[i] == 0xE2, c[i + 1] == 0x82, c[i + 2] == 0xAC {
+            i += 3  // €
+        } else if i < n, c[i] == UInt8(ascii: "$") {
+            i += 1
+        }
+        func digit(_ b: UInt8) -> Bool { b >= UInt8(ascii: "0") && b <= UInt8(ascii: "9") }
+        guard i < n, digit(c[i]) else { return false }
+        var sawPoint = false
+        while i < n {
+            let b = c[i]
+            if digit(b) || (b == UInt8(ascii: ",") && !sawPoint) {
+                i += 1
+            } else if b == UInt8(ascii: "."), !sawPoint {
+                sawPoint = true
+                i += 1
+            } else {
+                break
+            }
+        }
+        if i == n { return true }
+        func capital(_ b: UInt8) -> Bool { b >= UInt8(ascii: "A") && b <= UInt8(ascii: "Z") }
+        return n - i == 4 && c[i] == 0x20 && capital(c[i + 1]) && capital(c[i + 2]) && capital(c[i + 3])
     }
 
     /// Whether a table cell reads as a number, so its column is right-aligned:

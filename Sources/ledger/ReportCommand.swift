@@ -203,6 +203,9 @@ extension ReportSubcommand {
                 source = .issued(close: close, Self.report, db)
             } else if try ReportHistory.isCurrentState(Self.report, view, on: db, readable: true) {
                 source = .stored(Self.report, db)
+            } else if let pages = try ReportHistory.segmentPages(Self.report, view, global.format.pagePart, on: db) {
+                // Known at an instant mid-log: a segment's pages with the rows changed since put in (Schema/028).
+                source = .pages(pages)
             } else {
                 return false
             }

@@ -196,19 +196,8 @@ struct TextTable {
         endLine(out)
     }
 
-    /// Terminal columns of a UTF-8 cell (`ReportText.displayWidth`). Below U+0300 every
-    /// scalar is one character one column wide, so those are counted from the bytes.
-    static func width(of cell: UnsafeBufferPointer<UInt8>) -> Int {
-        var continuation = 0
-        for byte in cell where byte >= 0x80 {
-            if byte < 0xC0 {
-                continuation += 1
-            } else if byte >= 0xCC {
-                return ReportText.displayWidth(String(decoding: cell, as: UTF8.self))
-            }
-        }
-        return cell.count - continuation
-    }
+    /// Terminal columns of a UTF-8 cell (`ReportText.displayWidth(utf8:)`).
+    static func width(of cell: UnsafeBufferPointer<UInt8>) -> Int { ReportText.displayWidth(utf8: cell) }
 }
 
 /// What comes before each value of a JSON row: `{"order":`, `,"customer":`, … back to back,
@@ -236,6 +225,9 @@ enum PageSource {
     /// A report as issued at the close at this position (`reporting.issued_pages`).
     case issued(close: Int64, ProjectionName, PostgresConnection)
     case rendered(ReportPage)
+    /// Pages already read and put together in the part the format prints
+    /// (`OutputFormat.pagePart`): a report known at an instant mid-log (Schema/028).
+    case pages([PrintablePage])
 
     func stream(
         _ part: ReportPages.Part, layout: ([PageLayout]) throws -> Void, page: (Int, PrintablePage) throws -> Void
@@ -251,6 +243,20 @@ enum PageSource {
         case .rendered(let rendered):
             try layout([rendered.layout])
             try page(0, PrintablePage(rendered, part))
+        case .pages(let pages):
+            try layout(pages.map(\.layout))
+            for (i, p) in pages.enumerated() { try page(i, p) }
+        }
+    }
+}
+
+extension OutputFormat {
+    /// What `ReportPrinter.print` reads of each page for this format: CSV lines for CSV and
+    /// JSON, table cells for the table and HTML.
+    var pagePart: ReportPages.Part {
+        switch self {
+        case .csv, .json: .csv
+        case .table, .html: .table
         }
     }
 }

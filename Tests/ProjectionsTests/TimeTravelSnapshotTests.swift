@@ -51,10 +51,14 @@ private func yen(_ amount: Int64) -> Money { Money(minorUnits: amount, currency:
 
 
 
-    /// Every report for `view` through the snapshots and by folding the whole log.
+    /// Every report for `view` through the snapshots and by folding the whole log — and, where
+    /// a segment's pages answer it (Schema/028), those pages against the pages rendered from
+    /// the fold. Returns how many reports and parts the segment pages answered.
+    @discardableResult
     static func expectSame(_ db: PostgresConnection, _ view: ReportView, sourceLocation: SourceLocation = #_sourceLocation)
-        throws
+        throws -> Int
     {
+        var paged = 0
         for readable in [false, true] {
             let fast = ReportReader(connection: db, readable: readable)
             let slow = ReportReader(connection: db, readable: readable, useSnapshots: false)
@@ -62,7 +66,53 @@ private func yen(_ amount: Int64) -> Money { Money(minorUnits: amount, currency:
             #expect(try fast.labs(view) == slow.labs(view), "labs \(view)", sourceLocation: sourceLocation)
             #expect(try fast.orders(view) == slow.orders(view), "orders \(view)", sourceLocation: sourceLocation)
             #expect(try fast.supply(view) == slow.supply(view), "supply \(view)", sourceLocation: sourceLocation)
+            paged += try expectSamePages(db, view, readable: readable, sourceLocation: sourceLocation)
         }
+        return paged
+    }
+
+    /// Each report known at `view`'s instant as a segment's pages (`ReportHistory.segmentPages`),
+    /// where they answer, against the page rendered from the whole fold: the same CSV lines,
+    /// table cells, row count, widths and alignment — what every printer prints from.
+    static func expectSamePages(_ db: PostgresConnection, _ view: ReportView, readable: Bool, sourceLocation: SourceLocation)
+        throws -> Int
+    {
+        var answered = 0
+        func check<Row: ProjectionTable>(_ type: Row.Type) throws {
+            try db.transaction(.repeatableRead) { db in
+                let folded = try ReportReader(connection: db, readable: readable, useSnapshots: false).rows(Row.self, view)
+                let expected = ReportPage(firstKey: "", rows: folded)
+                for part in [ReportPages.Part.csv, .table] {
+                    guard let pages = try ReportHistory.segmentPages(Row.self, view, part, readable: readable, on: db) else { continue }
+                    answered += 1
+                    var text: [UInt8] = []
+                    var rows = 0
+                    var widths = Array(repeating: 0, count: expected.widths.count)
+                    var numeric = Array(repeating: true, count: expected.numeric.count)
+                    for page in pages {
+                        page.withText { text.append(contentsOf: $0) }
+                        rows += page.rowCount
+                        guard page.rowCount > 0, part == .table else { continue }
+                        for i in widths.indices {
+                            widths[i] = max(widths[i], page.widths[i])
+                            numeric[i] = numeric[i] && page.numeric[i]
+                        }
+                    }
+                    let label = "\(Row.projection) \(part) \(view) readable: \(readable)"
+                    #expect(String(decoding: text, as: UTF8.self) == (part == .csv ? expected.csv : expected.cells), "\(label)", sourceLocation: sourceLocation)
+                    #expect(rows == expected.rowCount, "\(label)", sourceLocation: sourceLocation)
+                    if part == .table, expected.rowCount > 0 {
+                        #expect(widths == expected.widths, "\(label)", sourceLocation: sourceLocation)
+                        #expect(numeric == expected.numeric, "\(label)", sourceLocation: sourceLocation)
+                    }
+                }
+            }
+        }
+        try check(PortfolioPosition.self)
+        try check(LabSummary.self)
+        try check(OrderSummary.self)
+        try check(SupplyPosition.self)
+        return answered
     }
 
     static func historyCheckpoint(_ db: PostgresConnection) throws -> Int64 {
@@ -107,6 +157,8 @@ private func yen(_ amount: Int64) -> Money { Money(minorUnits: amount, currency:
             var reversible: [Int64] = []
             var closes: [(position: Int64, through: Day)] = []
             var instants: [Timestamp] = []
+            // Known-at views the segments' pages answered (Schema/028).
+            var segmentPaged = 0
             func checkAll() throws {
                 var days: [Day?] = [nil, try Day("2023-12-31"), try Day("2099-12-31"), try Day("2024-02-29")]
                 for month in 1...7 {
@@ -117,7 +169,7 @@ private func yen(_ amount: Int64) -> Money { Money(minorUnits: amount, currency:
                 for asOf in days {
                     if asOf != nil { try Self.expectSame(db, ReportView(asOf: asOf)) }
                     for instant in instants + [latest] where rng.next() % 3 == 0 || instant == latest {
-                        try Self.expectSame(db, ReportView(asOf: asOf, knownAt: instant))
+                        segmentPaged += try Self.expectSame(db, ReportView(asOf: asOf, knownAt: instant))
                     }
                 }
                 for close in closes {
@@ -172,8 +224,10 @@ private func yen(_ amount: Int64) -> Money { Money(minorUnits: amount, currency:
                         // across pages and written early (the paths of a long log).
                         let pageSize = Int(3 + rng.next() % 40)
                         // Small segments too (Schema/026), so known-at views read them.
+                        // And segment pages of one to three rows (split when past twice that).
                         try ReportHistory.extend(
-                            on: db, pageSize: pageSize, rowsHeld: 1 + pageSize % 4, segmentPositions: Int64(1 + pageSize % 9))
+                            on: db, pageSize: pageSize, rowsHeld: 1 + pageSize % 4, segmentPositions: Int64(1 + pageSize % 9),
+                            segmentPageRows: 1 + pageSize % 3)
                         try ReportHistory.storeIssuedReports(on: db)
                     }
                     continue
@@ -185,6 +239,7 @@ private func yen(_ amount: Int64) -> Money { Money(minorUnits: amount, currency:
             try ReportHistory.extend(on: db)
             try ReportHistory.storeIssuedReports(on: db)
             try checkAll()
+            #expect(segmentPaged > 0)
             // The rebuild folds the history in its own pass, every reversal known beforehand:
             // it writes exactly what the projector wrote run by run, row for row.
             let incremental = try Self.storedHistory(db)
