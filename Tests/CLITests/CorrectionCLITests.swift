@@ -198,6 +198,96 @@ import TestSupport
         }
     }
 
+    /// Known at an instant in the middle of the log, a report prints its segment's pages
+    /// (Schema/028) with the rows changed since then put in: byte for byte, in every format,
+    /// what printing the folded rows gives. The pages are what is printed (editing one changes
+    /// the output), and a database from before 028 prints the same after the upgrade and once
+    /// the projector has paged its segments.
+    @Test func knownAtMidLogPrintsTheSegmentsPagesByteForByteAsTheFoldedRows() throws {
+        try withLedger { base in
+            // Segments of two positions and pages of one row, through the CLI's own projector.
+            var ledger = base
+            ledger.environment["LEDGER_SEGMENT_POSITIONS"] = "2"
+            ledger.environment["LEDGER_REPORT_PAGE_ROWS"] = "1"
+            let more: [[String]] = [
+                ["order", "place", "--order", "kddi-000001", "--customer", "KDDI Corporation", "--sku", "h100",
+                 "--quantity", "5", "--unit-price", "1", "--currency", "JPY", "--date", "2026-09-02"],
+                ["supply", "receive", "--sku", "a100-long-sku-name", "--quantity", "1000000", "--date", "2026-09-04"],
+            ]
+            for step in more + Self.setup {
+                #expect(try ledger.run(step).status == 0, "\(step)")
+                #expect(try ledger.run(["projections", "run"]).status == 0)
+            }
+            let db = try PostgresConnection(url: ledger.databaseURL!)
+            // Recorded just after the fifth segment's end (the disbursement): that segment is
+            // read, and the next event, recorded by then, is put in.
+            let mid = try db.query(
+                """
+                SELECT to_char(recorded_at AT TIME ZONE 'UTC', 'YYYY-MM-DD"T"HH24:MI:SS.US"Z"') FROM events
+                WHERE position > (SELECT position FROM reporting.history_segments WHERE segment = 5) ORDER BY position LIMIT 1
+                """)[0].decode(String.self, at: 0)
+            // Later: changes to rows the segment holds, a new row, a reversal.
+            let later: [[String]] = [
+                ["order", "invoice", "--order", "ntt-001", "--amount", "1000", "--currency", "JPY"],
+                ["lab", "expense", "--lab", "tokyo-ai-lab", "--category", "compute", "--amount", "5", "--currency", "JPY"],
+                ["invest", "mark", "--investment", "sakana-a", "--fair-value", "2100000000", "--currency", "JPY"],
+                ["order", "place", "--order", "zz-002", "--customer", "Rakuten", "--sku", "h100", "--quantity", "1",
+                 "--unit-price", "10", "--currency", "JPY"],
+            ]
+            for step in later { #expect(try ledger.run(step).status == 0, "\(step)") }
+            #expect(try ledger.run(["reverse", "--position", try position(ledger, "lab.expense_recorded"), "--reason", "double"]).status == 0)
+            #expect(try ledger.run(["projections", "run"]).status == 0)
+            func printed() throws -> [String: String] {
+                var out: [String: String] = [:]
+                for report in ["portfolio", "labs", "orders", "supply"] {
+                    for format in ["table", "json", "csv", "html"] {
+                        let p = try ledger.run(["report", report, "--known-at", mid, "--format", format])
+                        #expect(p.status == 0, "\(p.stderr)")
+                        out["\(report) \(format)"] = p.stdout
+                    }
+                }
+                return out
+            }
+            func pagedSegments() throws -> Int {
+                try db.query("SELECT count(*)::int FROM reporting.paged_segments")[0].decode(Int.self, at: 0)
+            }
+            #expect(try pagedSegments() > 8)
+            let paged = try printed()
+            #expect(paged["orders csv"]?.contains("kddi-000001,KDDI Corporation,h100,") == true, "\(paged["orders csv"] ?? "")")
+            #expect(paged["orders csv"]?.contains("zz-002") == false, "\(paged["orders csv"] ?? "")")
+            #expect(paged["portfolio csv"]?.contains("sakana-a,sakana-ai,series-a,equity,JPY,1500000000,750000000,") == true, "\(paged["portfolio csv"] ?? "")")
+            #expect(paged["portfolio csv"]?.contains("Sakana AI") == true, "\(paged["portfolio csv"] ?? "")")
+            #expect(paged["orders table"]?.hasPrefix("orders known at ") == true, "\(paged["orders table"] ?? "")")
+            // Without pages the rows are folded and rendered: the same bytes.
+            try db.query("DELETE FROM projections.paged_segments")
+            #expect(try printed() == paged)
+            // The next run pages the segments again.
+            #expect(try ledger.run(["projections", "run"]).status == 0)
+            #expect(try pagedSegments() > 8)
+            #expect(try printed() == paged)
+            // The pages are what is printed (so the test can fail), in every format.
+            try db.query("UPDATE projections.segment_pages SET csv = replace(csv, 'KDDI', 'XYZ'), cells = replace(cells, 'KDDI', 'XYZ')")
+            let edited = try printed()
+            for format in ["table", "json", "csv", "html"] {
+                #expect(edited["orders \(format)"]?.contains("XYZ") == true, "\(format): \(edited["orders \(format)"] ?? "")")
+            }
+            // The database as the release before 028 leaves it (segments, no pages), upgraded:
+            // the same bytes before and after the projector pages its segments.
+            try db.execute(script: """
+                DROP VIEW reporting.segment_pages; DROP VIEW reporting.paged_segments;
+                DROP TABLE projections.segment_pages; DROP TABLE projections.paged_segments;
+                DROP INDEX projections.segment_states_segment; DROP INDEX projections.segment_states_startup;
+                DELETE FROM schema_migrations WHERE version = 28;
+                """)
+            #expect(try ledger.run(["db", "migrate"]).status == 0)
+            #expect(try pagedSegments() == 0)
+            #expect(try printed() == paged)
+            #expect(try ledger.run(["projections", "run"]).status == 0)
+            #expect(try pagedSegments() > 8)
+            #expect(try printed() == paged)
+        }
+    }
+
     @Test func asIssuedWithoutACloseThroughThatDateIsRefused() throws {
         try withLedger { ledger in
             let out = try ledger.run(["report", "labs", "--as-issued", "2026-06-30"])

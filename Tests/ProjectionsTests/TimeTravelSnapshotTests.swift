@@ -485,6 +485,85 @@ private func yen(_ amount: Int64) -> Money { Money(minorUnits: amount, currency:
         }
     }
 
+    /// Known at an instant mid-log, a report is its segment's pages (Schema/028) with the rows
+    /// the later events recorded by then change put in: editing a stored page changes the
+    /// answer (the pages are read); a segment without pages leaves the answer to the rows;
+    /// the next extend pages it again, the same.
+    @Test func knownAtMidLogIsTheSegmentsPagesWithTheChangedRowsPutIn() throws {
+        try TestDatabase.with { url in
+            let db = try PostgresConnection(url: url)
+            let log = RawLog(db)
+            try log.append(.lab(.planned(lab: "lab-a", name: "Lab A", city: "Tokyo", budget: yen(1_000_000))), "2024-01-05")
+            try log.append(.lab(.planned(lab: "lab-b", name: "Lab B", city: "Osaka", budget: yen(1_000_000))), "2024-01-05")
+            for i in 0..<6 {
+                try log.append(.lab(.expenseRecorded(lab: "lab-a", category: .compute, amount: yen(Int64(10 << i)), description: nil)), "2024-02-10")
+                try log.append(.supply(.received(sku: "h\(i % 3)", quantity: Int64(1 + i))), "2024-02-10")
+            }
+            try ReportHistory.extend(on: db, pageSize: 2, segmentPositions: 2, segmentPageRows: 1)
+            let instants = try db.query("SELECT recorded_at FROM events ORDER BY position").map { try $0.decode(Timestamp.self, at: 0) }
+            var answered = 0
+            for instant in instants { answered += try Self.expectSame(db, ReportView(knownAt: instant)) }
+            #expect(answered > 0)
+            // Known at the seventh event: a segment ends at the sixth or before, the rest is put in.
+            let view = ReportView(knownAt: instants[6])
+            func labs() throws -> String? {
+                try ReportHistory.segmentPages(.labs, view, .csv, on: db).map { pages in
+                    pages.map { page in page.withText { String(decoding: $0, as: UTF8.self) } }.joined()
+                }
+            }
+            let before = try labs()
+            #expect(before?.contains("lab-b,Lab B,Osaka") == true, "\(before ?? "nil")")
+            try db.query("UPDATE projections.segment_pages SET csv = replace(csv, 'Lab B', 'Bal B') WHERE projection = 'labs'")
+            #expect(try labs()?.contains("lab-b,Bal B,Osaka") == true)
+            // Without pages: the rows answer (nil here); the next extend pages the segments again.
+            try db.query("DELETE FROM projections.paged_segments")
+            #expect(try labs() == nil)
+            try Self.expectSame(db, view)
+            try ReportHistory.extend(on: db, pageSize: 2, segmentPositions: 2, segmentPageRows: 1)
+            #expect(try labs() == before)
+            // More rows than a page holds: pages split, every key on one page.
+            for sku in ["a1", "a2", "a3", "a4", "a5"] { try log.append(.supply(.received(sku: sku, quantity: 1)), "2024-02-11") }
+            try ReportHistory.extend(on: db, pageSize: 2, segmentPositions: 2, segmentPageRows: 1)
+            #expect(try db.query("SELECT count(DISTINCT first_key)::int FROM reporting.segment_pages WHERE projection = 'supply'")[0].decode(Int.self, at: 0) > 2)
+            for instant in try db.query("SELECT recorded_at FROM events ORDER BY position").map({ try $0.decode(Timestamp.self, at: 0) }) {
+                try Self.expectSame(db, ReportView(knownAt: instant))
+            }
+        }
+    }
+
+    /// Pages measured from their bytes (`PageLines`) are the pages `ReportPage` renders.
+    @Test func cellsMeasuredFromTheirBytesAreMeasuredAsTheirText() {
+        let cells = [
+            "", "0", "-12", "1,250.50", "¥4,500,000", "$1,250.50", "€3", "£4.5", "1,250.50 CNY", "12 cny", "1.2.3", "-", "¥",
+            "ソフトバンク", "e\u{301}", "ab", "12 ABCD", "12 AB", "12 ÅBC", "-¥5", "¥-5", ".5", "5.", "1,,2", "5 ABC\u{301}", "¥\u{301}5",
+        ]
+        for cell in cells {
+            var text = cell
+            text.withUTF8 { bytes in
+                #expect(ReportText.looksNumeric(utf8: bytes) == ReportText.looksNumeric(cell), "\(cell)")
+                #expect(ReportText.displayWidth(utf8: bytes) == ReportText.displayWidth(cell), "\(cell)")
+            }
+        }
+    }
+
+    /// A page's rows are its CSV rows (a newline inside a quoted field does not end one), each
+    /// keyed by its first field; changes replace, add and remove rows in key order.
+    @Test func pageLinesSplitAtRowsAndMergeChangesInKeyOrder() throws {
+        var csv = "a,1\n\"b,\"\"x\",\"two\nlines\"\nc,3\n"
+        var cells = "a\u{1F}1\nb\u{1F}two lines\nc\u{1F}3\n"
+        let lines: [PageLine] = try csv.withUTF8 { csv in try cells.withUTF8 { cells in try PageLines.split(csv: csv, cells: cells) } }
+        #expect(lines.map(\.key) == ["a", "b,\"x", "c"])
+        #expect(lines.map { String(decoding: $0.csv, as: UTF8.self) }.joined() == csv)
+        func line(_ key: String) -> PageLine { PageLine(key: key, csv: Array("\(key),9\n".utf8), cells: Array("\(key)\u{1F}9\n".utf8)) }
+        let merged: [PageLine] = PageLines.merge(lines, with: [("b,\"x", nil), ("bb", line("bb")), ("c", line("c")), ("d", line("d"))])
+        #expect(merged.map(\.key) == ["a", "bb", "c", "d"])
+        let page = PageLines.page(firstKey: "", lines: merged[...], columnCount: 2)
+        #expect(page.csv == "a,1\nbb,9\nc,9\nd,9\n")
+        #expect(page.widths == [2, 1])
+        #expect(page.numeric == [false, true])
+        #expect(PageLines.pages(firstKey: "", lines: merged, changes: [], pageRows: 1, columnCount: 2).map(\.firstKey) == ["", "bb", "c"])
+    }
+
     /// An event recorded (its transaction started) before events that take earlier places in
     /// the log lands in a later segment; known at its recorded time, it counts, and the events
     /// recorded after that, in the segments between, do not.
