@@ -73,3 +73,5 @@ COMMENT ON COLUMN reporting.segment_pages.cells IS 'The rows as table cells, U+0
 COMMENT ON COLUMN reporting.segment_pages.widths IS 'Per column, the widest cell in terminal columns';
 COMMENT ON COLUMN reporting.segment_pages.numeric IS 'Per column, whether every cell reads as a number (right-aligned)';
 COMMENT ON VIEW reporting.paged_segments IS 'The segments whose report pages are written (reporting.segment_pages)';
+COMMENT ON COLUMN reporting.paged_segments.projection IS 'Report: portfolio, labs, orders or supply';
+COMMENT ON COLUMN reporting.paged_segments.segment IS 'A segment (reporting.history_segments) whose pages of this report are written';
