@@ -176,6 +176,50 @@ extension JSON {
         return value
     }
 
+    /// The members of a JSON object text in the order written, each value parsed as `parse`
+    /// parses it — for a reader that looks up a few keys of a small object (verify reads every
+    /// event's payload) without building a dictionary. Nil exactly where `parse` would throw
+    /// (same grammar, depth limit and refusal of a key given twice) or give anything but an
+    /// object.
+    public static func parseMembers(_ buffer: UnsafeBufferPointer<UInt8>) -> [(key: String, value: JSON)]? {
+        var parser = Parser(bytes: buffer)
+        parser.skipWhitespace()
+        guard parser.index < buffer.count, buffer[parser.index] == UInt8(ascii: "{") else { return nil }
+        parser.index += 1
+        var members: [(key: String, value: JSON)] = []
+        parser.skipWhitespace()
+        if parser.index < buffer.count, buffer[parser.index] == UInt8(ascii: "}") {
+            parser.index += 1
+        } else {
+            while true {
+                parser.skipWhitespace()
+                guard parser.index < buffer.count, buffer[parser.index] == UInt8(ascii: "\""),
+                    let key = try? parser.parseString()
+                else { return nil }
+                parser.skipWhitespace()
+                guard parser.index < buffer.count, buffer[parser.index] == UInt8(ascii: ":") else { return nil }
+                parser.index += 1
+                parser.skipWhitespace()
+                guard !members.contains(where: { $0.key == key }), let value = try? parser.parseValue(depth: 1) else {
+                    return nil
+                }
+                members.append((key, value))
+                parser.skipWhitespace()
+                guard parser.index < buffer.count else { return nil }
+                if buffer[parser.index] == UInt8(ascii: ",") {
+                    parser.index += 1
+                    continue
+                }
+                guard buffer[parser.index] == UInt8(ascii: "}") else { return nil }
+                parser.index += 1
+                break
+            }
+        }
+        parser.skipWhitespace()
+        guard parser.index == buffer.count else { return nil }
+        return members
+    }
+
     struct Parser {
         let bytes: UnsafeBufferPointer<UInt8>
         var index = 0

@@ -90,6 +90,19 @@ public struct LedgerEvent: Sendable, Equatable {
     /// Reads a stored event, upcasting older schema versions (a version 1
     /// `lab.expense_recorded` had no category and reads as `other`).
     public static func decode(type: String, schemaVersion: Int, date: Day, payload: JSON) throws(EventDecodingError) -> LedgerEvent {
+        try decode(type: type, schemaVersion: schemaVersion, date: date, payload: .json(payload))
+    }
+
+    /// The same event from its payload object's members as written (`JSON.parseMembers`):
+    /// `verify` reads every event this way, without building a dictionary for a few lookups.
+    /// Gives what `decode(…payload: .object(members))` gives, error for error.
+    public static func decode(type: String, schemaVersion: Int, date: Day, members: [(key: String, value: JSON)])
+        throws(EventDecodingError) -> LedgerEvent
+    {
+        try decode(type: type, schemaVersion: schemaVersion, date: date, payload: .members(members))
+    }
+
+    static func decode(type: String, schemaVersion: Int, date: Day, payload: EventPayload) throws(EventDecodingError) -> LedgerEvent {
         let fact: Fact?
         if type.hasPrefix("lab.") {
             fact = try LabEvent.decode(type: type, schemaVersion: schemaVersion, payload: payload).map(Fact.lab)

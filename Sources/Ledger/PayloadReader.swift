@@ -1,28 +1,52 @@
 import JSON
 
+/// A payload as the decoders read it: a parsed value, or an object's members in the order
+/// written (`JSON.parseMembers`), which verify reads for every event: a payload has a handful
+/// of members, so a look-up along them costs less than building a dictionary to look up in.
+enum EventPayload {
+    case json(JSON)
+    case members([(key: String, value: JSON)])
+}
+
 /// Reads typed fields out of an event payload, turning any absence or malformation into an
 /// `EventDecodingError` that names the event type and the field.
 struct PayloadReader {
     let type: String
-    let members: [String: JSON]
+    private let dictionary: [String: JSON]
+    private let list: [(key: String, value: JSON)]?
 
-    init(type: String, payload: JSON) throws(EventDecodingError) {
-        guard case .object(let members) = payload else {
-            throw EventDecodingError(type: type, reason: "payload is not a JSON object")
-        }
+    init(type: String, payload: EventPayload) throws(EventDecodingError) {
         self.type = type
-        self.members = members
+        switch payload {
+        case .json(let json):
+            guard case .object(let members) = json else {
+                throw EventDecodingError(type: type, reason: "payload is not a JSON object")
+            }
+            dictionary = members
+            list = nil
+        case .members(let members):
+            dictionary = [:]
+            list = members
+        }
+    }
+
+    /// The member named `key`, if any (`JSON.parseMembers` refuses a key given twice, as
+    /// the parser does).
+    subscript(key: String) -> JSON? {
+        guard let list else { return dictionary[key] }
+        for member in list where member.key == key { return member.value }
+        return nil
     }
 
     func fail(_ reason: String) -> EventDecodingError { EventDecodingError(type: type, reason: reason) }
 
     func string(_ key: String) throws(EventDecodingError) -> String {
-        guard case .string(let value)? = members[key] else { throw fail("'\(key)' is missing or not a string") }
+        guard case .string(let value)? = self[key] else { throw fail("'\(key)' is missing or not a string") }
         return value
     }
 
     func optionalString(_ key: String) throws(EventDecodingError) -> String? {
-        switch members[key] {
+        switch self[key] {
         case nil, .null?: return nil
         case .string(let value)?: return value
         default: throw fail("'\(key)' is not a string")
@@ -30,7 +54,7 @@ struct PayloadReader {
     }
 
     func quantity(_ key: String) throws(EventDecodingError) -> Int64 {
-        guard case .number(let text)? = members[key], let value = Int64(text) else {
+        guard case .number(let text)? = self[key], let value = Int64(text) else {
             throw fail("'\(key)' is missing or not an integer")
         }
         return value

@@ -126,8 +126,10 @@ extension ScannedEvent {
             type = try row.decode(String.self, at: 4)
         }
         let schemaVersion = try row.decode(Int.self, at: 5)
-        // jsonb always parses; the fold reports what it cannot read.
-        let payload = row.withBytes(at: 6) { try? JSON.parse($0) }.flatMap { $0 } ?? .null
+        // jsonb always parses; the fold reports what it cannot read. An object's members are
+        // read in order without a dictionary (`JSON.parseMembers`); anything else whole.
+        let members = row.withBytes(at: 6) { JSON.parseMembers($0) } ?? nil
+        let payload: JSON? = members != nil ? nil : row.withBytes(at: 6) { try? JSON.parse($0) }.flatMap { $0 } ?? .null
         guard !row.isNull(at: 7) else { throw PostgresError(kind: .client, message: "column metadata is NULL") }
         let date = try row.decode(SQLDate.self, at: 8)
         // Payload and metadata are re-encoded straight from their text into the hashed body
@@ -150,12 +152,17 @@ extension ScannedEvent {
             }, stream: stream, version: version, type: type,
             schemaVersion: schemaVersion, businessDate: date,
             reserving: row.length(at: 6) + row.length(at: 7),
-            payload: { canonical(6, payload, into: &$0) },
+            payload: { canonical(6, payload ?? .object(Dictionary(uniqueKeysWithValues: members!)), into: &$0) },
             metadata: { canonical(7, row.withBytes(at: 7) { (try? JSON.parse($0)) ?? .null } ?? .null, into: &$0) })
         hash = try row.decode(Bytes.self, at: 10).bytes
         do {
             let day = try Day(year: date.year, month: date.month, day: date.day)
-            let decoded = try LedgerEvent.decode(type: type, schemaVersion: schemaVersion, date: day, payload: payload)
+            let decoded =
+                if let members {
+                    try LedgerEvent.decode(type: type, schemaVersion: schemaVersion, date: day, members: members)
+                } else {
+                    try LedgerEvent.decode(type: type, schemaVersion: schemaVersion, date: day, payload: payload ?? .null)
+                }
             event = .success(decoded)
             command = LedgerAudit.command(for: decoded)
             projections = 0

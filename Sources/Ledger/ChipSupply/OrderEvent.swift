@@ -58,7 +58,7 @@ public enum OrderEvent: Sendable, Equatable {
         return p.json
     }
 
-    static func decode(type: String, payload: JSON) throws(EventDecodingError) -> OrderEvent? {
+    static func decode(type: String, payload: EventPayload) throws(EventDecodingError) -> OrderEvent? {
         guard type.hasPrefix("order.") else { return nil }
         let r = try PayloadReader(type: type, payload: payload)
         let id = try r.string("order")

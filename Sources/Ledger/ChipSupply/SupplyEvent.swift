@@ -33,7 +33,7 @@ public enum SupplyEvent: Sendable, Equatable {
         return p.json
     }
 
-    static func decode(type: String, payload: JSON) throws(EventDecodingError) -> SupplyEvent? {
+    static func decode(type: String, payload: EventPayload) throws(EventDecodingError) -> SupplyEvent? {
         guard type.hasPrefix("supply.") else { return nil }
         let r = try PayloadReader(type: type, payload: payload)
         let sku = try r.string("sku")

@@ -25,7 +25,7 @@ public enum EntryEvent: Sendable, Equatable {
         }
     }
 
-    static func decode(type: String, payload: JSON) throws(EventDecodingError) -> EntryEvent? {
+    static func decode(type: String, payload: EventPayload) throws(EventDecodingError) -> EntryEvent? {
         guard type == "entry.reversed" else { return nil }
         let r = try PayloadReader(type: type, payload: payload)
         return .reversed(reverses: try r.quantity("reverses"), reason: try r.string("reason"))

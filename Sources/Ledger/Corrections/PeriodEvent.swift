@@ -32,14 +32,14 @@ public enum PeriodEvent: Sendable, Equatable {
         }
     }
 
-    static func decode(type: String, payload: JSON) throws(EventDecodingError) -> PeriodEvent? {
+    static func decode(type: String, payload: EventPayload) throws(EventDecodingError) -> PeriodEvent? {
         switch type {
         case "period.closed", "period.reopened":
             let r = try PayloadReader(type: type, payload: payload)
             let text = try r.string("through")
             guard let through = try? Day(text) else { throw r.fail("'through': '\(text)' is not a date") }
             if type == "period.closed" {
-                return .closed(through: through, reason: try r.optionalString("reason"), digest: r.members["digest"] ?? .null)
+                return .closed(through: through, reason: try r.optionalString("reason"), digest: r["digest"] ?? .null)
             }
             return .reopened(through: through, reason: try r.string("reason"))
         default:

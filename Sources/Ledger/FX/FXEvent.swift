@@ -24,7 +24,7 @@ public enum FXEvent: Sendable, Equatable {
         }
     }
 
-    static func decode(type: String, payload: JSON) throws(EventDecodingError) -> FXEvent? {
+    static func decode(type: String, payload: EventPayload) throws(EventDecodingError) -> FXEvent? {
         guard type == "fx.rate_recorded" else { return nil }
         let r = try PayloadReader(type: type, payload: payload)
         do {

@@ -44,7 +44,7 @@ public enum InvestmentEvent: Sendable, Equatable {
         return p.json
     }
 
-    static func decode(type: String, payload: JSON) throws(EventDecodingError) -> InvestmentEvent? {
+    static func decode(type: String, payload: EventPayload) throws(EventDecodingError) -> InvestmentEvent? {
         guard type.hasPrefix("investment.") else { return nil }
         let r = try PayloadReader(type: type, payload: payload)
         let id = try r.string("investment")

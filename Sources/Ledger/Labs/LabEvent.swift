@@ -54,7 +54,7 @@ public enum LabEvent: Sendable, Equatable {
         return p.json
     }
 
-    static func decode(type: String, schemaVersion: Int, payload: JSON) throws(EventDecodingError) -> LabEvent? {
+    static func decode(type: String, schemaVersion: Int, payload: EventPayload) throws(EventDecodingError) -> LabEvent? {
         guard type.hasPrefix("lab.") else { return nil }
         let r = try PayloadReader(type: type, payload: payload)
         let id = try r.string("lab")

@@ -22,7 +22,7 @@ public enum StartupEvent: Sendable, Equatable {
         }
     }
 
-    static func decode(type: String, payload: JSON) throws(EventDecodingError) -> StartupEvent? {
+    static func decode(type: String, payload: EventPayload) throws(EventDecodingError) -> StartupEvent? {
         switch type {
         case "startup.registered":
             let r = try PayloadReader(type: type, payload: payload)
