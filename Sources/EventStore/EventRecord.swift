@@ -39,6 +39,26 @@ public struct EventRecord: Sendable, Equatable {
         eventID = try row.decode(UUID.self, at: 10)
         hash = try row.decode(Bytes.self, at: 11).bytes
     }
+
+    /// The column of `event_id` in `select`.
+    static let eventIDColumn = 10
+
+    /// A row whose payload and metadata the caller already holds as they were sent: the
+    /// other columns are read, those two are not parsed again.
+    init(row: Row, payload: JSON, metadata: JSON) throws(PostgresError) {
+        position = try row.decode(Int64.self, at: 0)
+        transactionID = UInt64(try row.decode(Int64.self, at: 1))
+        stream = try row.decode(String.self, at: 2)
+        version = try row.decode(Int64.self, at: 3)
+        type = try row.decode(String.self, at: 4)
+        schemaVersion = try row.decode(Int.self, at: 5)
+        self.payload = payload
+        self.metadata = metadata
+        businessDate = try row.decode(SQLDate.self, at: 8)
+        recordedAt = try row.decode(Timestamp.self, at: 9)
+        eventID = try row.decode(UUID.self, at: Self.eventIDColumn)
+        hash = try row.decode(Bytes.self, at: 11).bytes
+    }
 }
 
 /// An event to append.

@@ -122,9 +122,14 @@ public final class CommandHandler {
             let events = AppendEnvelope(actor: actor, command: command, idempotencyKey: explicitKey, extra: extra)
                 .events(for: decisions)
             var expecting: [String: ExpectedVersion] = [:]
+            // The heads of the streams this append names, not of every stream a long-lived
+            // handler remembers (copying all of those was per command, growing with them).
+            var heads: [String: StreamHead] = [:]
             for stream in decisions.map(\.stream) + LedgerCommand.guardedStreams {
-                let version = loaded.heads[stream]?.version ?? 0
+                let head = loaded.heads[stream]
+                let version = head?.version ?? 0
                 expecting[stream.rawValue] = version == 0 ? .noStream : .exactly(version)
+                if let head { heads[stream.rawValue] = head }
             }
             let outcome: Result<AppendResult, EventStoreError>
             let backend = store.connection.backendPID
@@ -133,7 +138,7 @@ public final class CommandHandler {
                 outcome = .success(
                     try store.append(
                         events, expecting: expecting,
-                        heads: Dictionary(uniqueKeysWithValues: loaded.heads.map { ($0.key.rawValue, $0.value) }),
+                        heads: heads,
                         idempotencyKey: idempotencyKey, commandHash: fingerprint))
             } catch {
                 outcome = .failure(error)
