@@ -35,6 +35,34 @@ func eventCount(_ db: PostgresConnection) throws -> Int {
         }
     }
 
+    /// An append answers with the payload and metadata it sent rather than parsing its
+    /// rows again: they must be what reading the stream returns, escapes, nesting, numbers
+    /// with a scale and all — and a replay (read in full) says the same.
+    @Test func anAppendsAnswerIsWhatReadingTheStreamReturns() throws {
+        try TestDatabase.with { url in
+            let store = EventStore(connection: try PostgresConnection(url: url))
+            let payload: JSON = [
+                "amount": .number("1.50"), "big": .number("12345678901234567890.000100"), "neg": .number("-0.5"),
+                "text": "tab\tline\nquote\" back\\ ctl\u{01} é 𝄞", "nested": ["a": [1, "x", .null, true], "z": [:]],
+                "list": [], "flag": false,
+            ]
+            let sent = NewEvent(
+                stream: "s-1", type: "t", payload: payload, metadata: ["actor": "tester", "deep": ["k": "v\t"]],
+                businessDate: day)
+            let first = try store.append(
+                [sent, event("s-2")], expecting: ["s-1": .noStream, "s-2": .noStream], idempotencyKey: "k", commandHash: "h")
+            let read = try store.readStream("s-1") + store.readStream("s-2")
+            #expect(first.events == read)
+            #expect(first.events[0].payload == payload)
+            var resent = sent
+            resent.eventID = UUID()
+            let again = try store.append(
+                [resent, event("s-2")], expecting: ["s-1": .noStream, "s-2": .noStream], idempotencyKey: "k", commandHash: "h")
+            #expect(again.replayed)
+            #expect(again.events == read)
+        }
+    }
+
     @Test func aStaleExpectedVersionIsAConflictAndWritesNothing() throws {
         try TestDatabase.with { url in
             let db = try PostgresConnection(url: url)
