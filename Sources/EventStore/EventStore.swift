@@ -141,7 +141,7 @@ public final class EventStore {
         // followers from a separate one (see Schema/005_wake_followers.sql).
         // Inside a caller's transaction the wake-up joins it, to be sent when it commits.
         let append = PostgresConnection.Statement(
-            EventRecord.select + " FROM append_events($1, $2, $3, $4)",
+            Self.appendSQL,
             [String(decoding: expectations, as: UTF8.self), String(decoding: rows, as: UTF8.self), idempotencyKey, commandHash],
             prepared: true)
         let outcomes = try database { () throws(PostgresError) -> [Result<[Rows], PostgresError>] in
@@ -186,6 +186,9 @@ public final class EventStore {
             return AppendResult(events: records, replayed: replayed)
         }
     }
+
+    /// The append statement, built once (not concatenated for every command).
+    static let appendSQL = EventRecord.select + " FROM append_events($1, $2, $3, $4)"
 
     /// The application name followers connect with: writers notify only while one is
     /// connected (see Schema/005_wake_followers.sql).
