@@ -9,10 +9,14 @@ extension ReportHistory {
     /// The events of `stretches` (in log order: they are disjoint and in order) that count for
     /// `view` — the report's own events and every reversal — with the events those reversals
     /// reverse: what a reader folds on top of the rows it read.
+    /// `alsoStreamsStartingWith`: more streams read in the same pass (the portfolio's reader
+    /// takes the startups' registrations with its own events); the fold leaves them alone.
     static func tail<Row: ProjectionTable>(
-        _ type: Row.Type, _ view: ReportView, stretches: [(after: Checkpoint, through: Checkpoint?)], log: EventLog
+        _ type: Row.Type, _ view: ReportView, stretches: [(after: Checkpoint, through: Checkpoint?)], log: EventLog,
+        alsoStreamsStartingWith more: [String] = []
     ) throws -> (events: [LoggedEvent], originals: [Int64: LedgerEvent]) {
         var tail = Row.projection.logFilter
+        if !more.isEmpty { tail.streamPrefixes = (tail.streamPrefixes ?? []) + more }
         tail.types.append("entry.reversed")
         tail.asOf = view.asOf
         tail.knownAt = view.knownAt
@@ -348,21 +352,17 @@ extension ReportHistory {
         }
         // Plans over tens of thousands of rows would be JIT-compiled, which costs more than it saves.
         try db.execute(script: "SET LOCAL jit = off")
-        let (events, originals) = try tail(Row.self, view, stretches: chosen.stretches, log: log)
+        // The portfolio's with the startups' registrations, in the same pass over the stretches.
+        let (events, originals) = try tail(
+            Row.self, view, stretches: chosen.stretches, log: log,
+            alsoStreamsStartingWith: Row.projection == .portfolio ? ["startup-"] : [])
         var touched = keys(Row.self, touchedBy: events, originals: originals)
-        var startupsRegistered: [String] = []
         if Row.projection == .portfolio {
             // Startups registered after the segment, by then: rows committed to them before it
             // (none when the rules hold) take the name.
-            var filter = EventLog.Filter(streamPrefixes: ["startup-"], settledOnly: false)
-            filter.asOf = view.asOf
-            filter.knownAt = knownAt
-            for stretch in chosen.stretches {
-                filter.after = stretch.after
-                filter.through = stretch.through
-                try log.forEachEvent(filter: filter) { logged in
-                    if case .startup(.registered(let id, _, _, _)) = logged.event.fact { startupsRegistered.append(id) }
-                }
+            var startupsRegistered: [String] = []
+            for logged in events {
+                if case .startup(.registered(let id, _, _, _)) = logged.event.fact { startupsRegistered.append(id) }
             }
             if !startupsRegistered.isEmpty {
                 touched.formUnion(try rowsOfStartups(startupsRegistered, throughSegment: chosen.number, readable: readable, on: db))
