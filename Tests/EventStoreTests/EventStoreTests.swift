@@ -481,6 +481,44 @@ func eventCount(_ db: PostgresConnection) throws -> Int {
         }
     }
 
+    @Test func aTransactionPreparedInAnotherDatabaseDoesNotHoldThisLogBackButOnePreparedHereDoes() throws {
+        // A prepared transaction (two-phase commit) has no session in pg_stat_activity: 004
+        // counted one prepared in another database as possibly ours for as long as it
+        // stayed prepared. pg_prepared_xacts names its database.
+        try TestDatabase.with { other in
+            try TestDatabase.with { url in
+                let reader = try PostgresConnection(url: url)
+                let allowed = try reader.query("SELECT current_setting('max_prepared_transactions')::int")[0].decode(Int.self, at: 0)
+                try #require(allowed > 0, "the server needs max_prepared_transactions > 0 (scripts/pg sets it): restart it with scripts/pg")
+                let store = EventStore(connection: reader)
+
+                let elsewhere = try PostgresConnection(url: other)
+                let gidElsewhere = "ledger-test-" + UUID().uuidString
+                try elsewhere.execute(script: "BEGIN")
+                try EventStore(connection: elsewhere).append([event("elsewhere")])
+                try elsewhere.execute(script: "PREPARE TRANSACTION '\(gidElsewhere)'")
+                defer { _ = try? elsewhere.execute(script: "ROLLBACK PREPARED '\(gidElsewhere)'") }
+                try store.append([event("here")])
+                let first = try store.readAll(after: .start, settleTimeout: .zero)
+                #expect(first.map(\.stream) == ["here"], "a transaction prepared in another database must not hold this log")
+
+                let mine = try PostgresConnection(url: url)
+                let gidHere = "ledger-test-" + UUID().uuidString
+                try mine.execute(script: "BEGIN")
+                try EventStore(connection: mine).append([event("prepared")])
+                try mine.execute(script: "PREPARE TRANSACTION '\(gidHere)'")
+                var prepared = true
+                defer { if prepared { _ = try? mine.execute(script: "ROLLBACK PREPARED '\(gidHere)'") } }
+                try store.append([event("after")])
+                let cursor = try #require(first.last).checkpoint
+                #expect(try store.readAll(after: cursor, settleTimeout: .zero).isEmpty, "one prepared here may have written events: it holds")
+                try mine.execute(script: "COMMIT PREPARED '\(gidHere)'")
+                prepared = false
+                #expect(try store.readAll(after: cursor, settleTimeout: .zero).map(\.stream) == ["prepared", "after"])
+            }
+        }
+    }
+
     @Test func followersAreNotifiedAfterEachCommittedAppend() throws {
         try TestDatabase.with { url in
             let listener = try PostgresConnection(url: url, applicationName: EventStore.followerApplicationName)
