@@ -225,12 +225,24 @@ public final class ProjectionRunner {
         try connection.transaction(.repeatableRead) { db in
             let checkpoints = try self.checkpoints(
                 names, from: readable ? "reporting.checkpoints" : "projections.checkpoints", on: db)
+            let log = readable ? "reporting.event_log" : "public.events"
             return try names.map { name in
                 let checkpoint = checkpoints[name]!
+                // Usually nothing follows the checkpoint: asked first of the log's last event,
+                // one step of a backward index scan whatever the statistics. Right after a big
+                // import, until autovacuum has analyzed the table, the count below is planned
+                // as a scan of the whole log (~200 ms for 1M events, in every `ledger report`).
+                let behind = try db.query(
+                    """
+                    SELECT coalesce((SELECT (events.transaction_id, events.position) > ($1::text::xid8, $2::bigint)
+                                     FROM \(log) AS events
+                                     ORDER BY events.transaction_id DESC, events.position DESC LIMIT 1), false)
+                    """, [String(checkpoint.transactionID), checkpoint.position], prepared: true)[0].decode(Bool.self, at: 0)
+                guard behind else { return ProjectionStatus(projection: name, checkpoint: checkpoint.position, lag: 0, lagSeconds: 0) }
                 let row = try db.query(
                     """
                     SELECT count(*), coalesce(extract(epoch FROM now() - min(recorded_at)), 0)::text
-                    FROM \(readable ? "reporting.event_log" : "public.events") AS events
+                    FROM \(log) AS events
                     WHERE (transaction_id, position) > ($1::text::xid8, $2::bigint)
                     """, [String(checkpoint.transactionID), checkpoint.position], prepared: true)[0]
                 return ProjectionStatus(
