@@ -347,8 +347,7 @@ public final class EventStore {
             if records.count >= limit || clock.now >= deadline { return records }
             let from = records.last?.checkpoint ?? checkpoint
             guard try hasHeldBackEvents(after: from) else { return records }
-            let (seconds, attoseconds) = pause.components
-            usleep(UInt32(seconds * 1_000_000 + attoseconds / 1_000_000_000_000))
+            pause.sleepThread()
             pause = min(pause * 2, .milliseconds(100))
         }
     }

@@ -37,8 +37,7 @@ public enum SettledSnapshot {
                     return try body(db, horizon)
                 }
             } catch is HeldBack {
-                let (seconds, attoseconds) = pause.components
-                usleep(UInt32(seconds * 1_000_000 + attoseconds / 1_000_000_000_000))
+                pause.sleepThread()
                 pause = min(pause * 2, .milliseconds(100))
             }
         }
@@ -100,5 +99,13 @@ extension SettledSnapshot {
             left -= Int64(rows.count)
             if rows.count < wanted { return }
         }
+    }
+}
+
+extension Duration {
+    /// Blocks the calling thread this long. The readers that wait for held-back events and
+    /// the retries of a command run on threads (libpq blocks), not in tasks.
+    public func sleepThread() {
+        Thread.sleep(forTimeInterval: Double(components.seconds) + Double(components.attoseconds) / 1e18)
     }
 }

@@ -206,7 +206,7 @@ public final class CommandHandler {
                 break
             } catch {
                 guard clock.now + pause < deadline else { throw Failure.outcomeUnknown(key: key, cause: cause) }
-                Thread.sleep(forTimeInterval: Double(pause.components.seconds) + Double(pause.components.attoseconds) / 1e18)
+                pause.sleepThread()
                 pause = min(pause * 2, .seconds(2))
             }
         }

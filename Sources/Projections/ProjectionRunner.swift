@@ -110,8 +110,7 @@ public final class ProjectionRunner {
                 let deadline = settleDeadline ?? .now + settleTimeout
                 settleDeadline = deadline
                 guard ContinuousClock.now < deadline, try log.hasHeldBackEvents(after: lowest) else { break }
-                let (seconds, attoseconds) = settlePause.components
-                usleep(UInt32(seconds * 1_000_000 + attoseconds / 1_000_000_000_000))
+                settlePause.sleepThread()
                 settlePause = min(settlePause * 2, .milliseconds(100))
                 continue
             }
