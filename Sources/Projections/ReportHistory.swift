@@ -694,18 +694,9 @@ extension ReportHistory {
                     if !refold.contains(key) { rows[key] = MonthChain<Row>.fold(rows[key], logged.event) }
                 }
             }
-            guard !refold.isEmpty else { return }
             // Its events up to `through`, without those reversed by then (a reversal counts
             // from its place in the log on, whatever its date, as for the current state).
-            var filter = EventLog.Filter(through: through, settledOnly: false)
-            let keys = Array(refold)
-            filter.streams = keys.map { Row.projection.stream(forKey: $0) }
-            if Row.projection == .supply { filter.dispatchesOfSKUs = keys }
-            for key in keys { rows[key] = nil }
-            try log.forEachEvent(filter: filter) { logged in
-                guard let key = Row.key(of: logged.event), refold.contains(key) else { return }
-                rows[key] = MonthChain<Row>.fold(rows[key], logged.event)
-            }
+            try ReportHistory.refoldRows(&rows, refold, from: EventLog.Filter(through: through, settledOnly: false), log: log)
         }
 
         /// Stores the state of every row changed since the last segment as of segment `number`.

@@ -73,8 +73,16 @@ extension ReportHistory {
     static func refoldRows<Row: ProjectionTable>(
         _ rows: inout [String: Row], _ refold: Set<String>, _ view: ReportView, log: EventLog
     ) throws {
+        try refoldRows(&rows, refold, from: EventLog.Filter(asOf: view.asOf, settledOnly: false, knownAt: view.knownAt), log: log)
+    }
+
+    /// Folds these rows again from all their events that `base` selects (their streams, and
+    /// for supply the dispatches of their SKUs, are added to it).
+    static func refoldRows<Row: ProjectionTable>(
+        _ rows: inout [String: Row], _ refold: Set<String>, from base: EventLog.Filter, log: EventLog
+    ) throws {
         guard !refold.isEmpty else { return }
-        var filter = EventLog.Filter(asOf: view.asOf, settledOnly: false, knownAt: view.knownAt)
+        var filter = base
         let keys = Array(refold)
         filter.streams = keys.map { Row.projection.stream(forKey: $0) }
         if Row.projection == .supply { filter.dispatchesOfSKUs = keys }
