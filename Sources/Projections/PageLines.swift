@@ -37,42 +37,25 @@ enum PageLines {
     /// is its key, printed exactly (`keyIsTheFirstColumn` in the tests holds that).
     static func split(csv: UnsafeBufferPointer<UInt8>, cells: UnsafeBufferPointer<UInt8>?) throws -> [PageLine] {
         var out: [PageLine] = []
-        let quote = UInt8(ascii: "\""), comma = UInt8(ascii: ","), newline: UInt8 = 0x0A
+        let quote = UInt8(ascii: "\""), newline: UInt8 = 0x0A
+        var scratch: [UInt8] = []
         var p = 0
         var cellStart = 0
         while p < csv.count {
             let start = p
             // The first field: the key.
-            var key: [UInt8] = []
-            if csv[p] == quote {
-                p += 1
-                while p < csv.count {
-                    if csv[p] == quote {
-                        if p + 1 < csv.count, csv[p + 1] == quote {
-                            key.append(quote)
-                            p += 2
-                            continue
-                        }
-                        p += 1
-                        break
-                    }
-                    key.append(csv[p])
-                    p += 1
-                }
-            } else {
-                while p < csv.count, csv[p] != comma, csv[p] != newline {
-                    key.append(csv[p])
-                    p += 1
-                }
-            }
-            // The rest of the row: a newline outside quotes ends it.
+            var key = ""
+            CSVField.read(csv, at: &p, scratch: &scratch) { key = String(decoding: $0, as: UTF8.self) }
+            p = min(p, csv.count)
+            // The rest of the row, unless the key ended it: a newline outside quotes ends it.
             var quoted = false
-            while p < csv.count {
+            let keyEndedTheRow = csv[p - 1] == newline
+            while !keyEndedTheRow, p < csv.count {
                 let byte = csv[p]
                 p += 1
                 if byte == quote { quoted.toggle() } else if byte == newline, !quoted { break }
             }
-            var line = PageLine(key: String(decoding: key, as: UTF8.self), csv: Array(csv[start..<p]), cells: [])
+            var line = PageLine(key: key, csv: Array(csv[start..<p]), cells: [])
             if let cells {
                 guard cellStart < cells.count, let end = cells[cellStart...].firstIndex(of: newline) else {
                     throw StoredRowError(table: "projections.segment_pages", reason: "a page's cells have fewer lines than its CSV rows")
@@ -158,5 +141,42 @@ enum PageLines {
             start += count
         } while start < merged.count
         return out
+    }
+}
+
+/// A CSV field as the report pages write it (RFC 4180 quoting), read in place: the printers
+/// (`ReportOutput`) and the segment pages' row splitter read fields the same way.
+public enum CSVField {
+    /// Reads the CSV field at `p` (quoted or not), hands its value to `body`, and moves `p`
+    /// past the comma or newline after it.
+    public static func read(
+        _ bytes: UnsafeBufferPointer<UInt8>, at p: inout Int, scratch: inout [UInt8],
+        _ body: (UnsafeBufferPointer<UInt8>) -> Void
+    ) {
+        let quote = UInt8(ascii: "\"")
+        if p < bytes.count, bytes[p] == quote {
+            scratch.removeAll(keepingCapacity: true)
+            p += 1
+            while p < bytes.count {
+                if bytes[p] == quote {
+                    if p + 1 < bytes.count, bytes[p + 1] == quote {
+                        scratch.append(quote)
+                        p += 2
+                        continue
+                    }
+                    p += 1
+                    break
+                }
+                scratch.append(bytes[p])
+                p += 1
+            }
+            p += 1  // the comma or newline
+            scratch.withUnsafeBufferPointer(body)
+            return
+        }
+        let start = p
+        while p < bytes.count, bytes[p] != UInt8(ascii: ","), bytes[p] != 0x0A { p += 1 }
+        body(UnsafeBufferPointer(rebasing: bytes[start..<p]))
+        p += 1
     }
 }

@@ -414,7 +414,7 @@ enum ReportPrinter {
                     for (i, kind) in kinds.enumerated() {
                         out.append(UnsafeBufferPointer(rebasing: prefixes[ends[i]..<ends[i + 1]]))
                         if bytes[p] == quote {
-                            Self.field(bytes, at: &p, scratch: &scratch) { value in
+                            CSVField.read(bytes, at: &p, scratch: &scratch) { value in
                                 if kind == .integer || kind == .json || kind == .value { out.append(value) } else { out.appendJSONString(value) }
                             }
                             continue
@@ -477,21 +477,21 @@ enum ReportPrinter {
                 case .text, .optionalText:
                     let valueStart = bytes[p] == quote ? p + 1 : p
                     var needsGuard = false
-                    Self.field(bytes, at: &p, scratch: &scratch) { needsGuard = ReportText.needsFormulaGuard($0) }
+                    CSVField.read(bytes, at: &p, scratch: &scratch) { needsGuard = ReportText.needsFormulaGuard($0) }
                     if needsGuard {
                         copy(upTo: valueStart)
                         out.append(UInt8(ascii: "'"))
                     }
                 case .json where bytes[p] != comma && bytes[p] != newline:
                     var flat = ""
-                    Self.field(bytes, at: &p, scratch: &scratch) { value in
+                    CSVField.read(bytes, at: &p, scratch: &scratch) { value in
                         flat = (try? JSON.parse(value)).map(ReportText.flatCell) ?? String(decoding: value, as: UTF8.self)
                     }
                     copy(upTo: start)
                     out.append(ReportText.csvField(flat))
                     copied = p - 1  // the comma or newline after the field
                 default:
-                    Self.field(bytes, at: &p, scratch: &scratch) { _ in }
+                    CSVField.read(bytes, at: &p, scratch: &scratch) { _ in }
                 }
                 column = bytes[p - 1] == newline ? 0 : column + 1
             }
@@ -526,39 +526,6 @@ enum ReportPrinter {
             2
         default: 0
         }
-    }
-
-    /// Reads the CSV field at `p` (quoted or not), hands its value to `body`, and moves `p`
-    /// past the comma or newline after it.
-    static func field(
-        _ bytes: UnsafeBufferPointer<UInt8>, at p: inout Int, scratch: inout [UInt8],
-        _ body: (UnsafeBufferPointer<UInt8>) -> Void
-    ) {
-        let quote = UInt8(ascii: "\"")
-        if p < bytes.count, bytes[p] == quote {
-            scratch.removeAll(keepingCapacity: true)
-            p += 1
-            while p < bytes.count {
-                if bytes[p] == quote {
-                    if p + 1 < bytes.count, bytes[p + 1] == quote {
-                        scratch.append(quote)
-                        p += 2
-                        continue
-                    }
-                    p += 1
-                    break
-                }
-                scratch.append(bytes[p])
-                p += 1
-            }
-            p += 1  // the comma or newline
-            scratch.withUnsafeBufferPointer(body)
-            return
-        }
-        let start = p
-        while p < bytes.count, bytes[p] != UInt8(ascii: ","), bytes[p] != 0x0A { p += 1 }
-        body(UnsafeBufferPointer(rebasing: bytes[start..<p]))
-        p += 1
     }
 
     /// Table lines from the pages' cells.
